@@ -1,0 +1,169 @@
+#include "runner/process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using chaos::runner::LaunchSpec;
+using chaos::runner::ProcessGroup;
+
+namespace {
+
+const std::string kChild = std::string(CHAOS_BIN_DIR) + "/runner_test_child";
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("chaos-proc-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  LaunchSpec spec(std::vector<std::string> args) {
+    LaunchSpec s;
+    s.name = "child";
+    s.argv = {kChild};
+    s.argv.insert(s.argv.end(), args.begin(), args.end());
+    s.log_path = (dir_ / "child.log").string();
+    return s;
+  }
+  // Polls `cond` until it holds or `limit` passes.
+  template <class F>
+  bool eventually(F cond, std::chrono::milliseconds limit = 3000ms) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return cond();
+  }
+  fs::path dir_;
+};
+
+TEST_F(ProcessTest, DeliversStdoutLinesAndKeepsBothStreamsInTheLog) {
+  ProcessGroup group;
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::string error;
+  auto* p = group.launch(spec({"print", "hello", "stderr", "oops", "print", "world"}),
+                         [&](std::string_view l, chaos::TimePoint) {
+                           std::lock_guard<std::mutex> lock(mu);
+                           lines.emplace_back(l);
+                         },
+                         &error);
+  ASSERT_NE(p, nullptr) << error;
+  ASSERT_TRUE(eventually([&] { return !p->running(); }));
+  group.terminate_all();
+  EXPECT_EQ(lines, (std::vector<std::string>{"hello", "world"}));
+  auto tail = p->log_tail(10);
+  EXPECT_NE(std::find(tail.begin(), tail.end(), "oops"), tail.end());
+  EXPECT_NE(std::find(tail.begin(), tail.end(), "hello"), tail.end());
+  EXPECT_EQ(p->poll()->exit_code, 0);
+}
+
+TEST_F(ProcessTest, ReportsExitCodeAndSignalDistinctly) {
+  ProcessGroup group;
+  std::string error;
+  auto* a = group.launch(spec({"exit", "15"}), nullptr, &error);
+  ASSERT_NE(a, nullptr) << error;
+  auto* b = group.launch(spec({"wait-forever"}), nullptr, &error);
+  ASSERT_NE(b, nullptr) << error;
+  ASSERT_TRUE(eventually([&] { return !a->running(); }));
+  ::kill(b->pid(), SIGTERM);
+  ASSERT_TRUE(eventually([&] { return !b->running(); }));
+  EXPECT_EQ(a->poll()->exit_code, 15);
+  EXPECT_FALSE(a->poll()->signal.has_value());
+  EXPECT_EQ(b->poll()->signal, SIGTERM);
+  EXPECT_FALSE(b->poll()->exit_code.has_value());
+  EXPECT_EQ(b->poll()->describe(), "killed by signal 15 (Terminated)");
+}
+
+TEST_F(ProcessTest, TerminateAllKillsEveryMemberAndDescendantEvenIfTheyIgnoreSigterm) {
+  chaos::runner::become_subreaper();
+  ProcessGroup group;
+  std::string error;
+  ASSERT_NE(group.launch(spec({"fork-sleep", "60000", "wait-forever"}), nullptr, &error), nullptr) << error;
+  ASSERT_NE(group.launch(spec({"ignore-term", "wait-forever"}), nullptr, &error), nullptr) << error;
+  pid_t pgid = group.pgid();
+  ASSERT_GT(pgid, 0);
+  ASSERT_TRUE(eventually([&] { return chaos::runner::count_live_processes_in_group(pgid) == 3; }))
+      << chaos::runner::count_live_processes_in_group(pgid);
+  auto t0 = std::chrono::steady_clock::now();
+  group.terminate_all(300ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(chaos::runner::count_live_processes_in_group(pgid), 0);
+  EXPECT_LT(took, 2500ms) << "SIGKILL must follow the grace period promptly";
+  for (auto* p : group.processes()) EXPECT_FALSE(p->running());
+}
+
+TEST_F(ProcessTest, MissingBinaryIsAClearErrorAndStartsNothing) {
+  ProcessGroup group;
+  std::string error;
+  LaunchSpec s = spec({});
+  s.argv = {"/nonexistent/chaos-binary"};
+  EXPECT_EQ(group.launch(s, nullptr, &error), nullptr);
+  EXPECT_EQ(error, "binary not found: /nonexistent/chaos-binary");
+  EXPECT_TRUE(group.processes().empty());
+}
+
+TEST_F(ProcessTest, NonExecutableFileIsAClearError) {
+  ProcessGroup group;
+  auto f = dir_ / "not-exec";
+  { std::ofstream(f) << "x"; }
+  fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write);
+  std::string error;
+  LaunchSpec s = spec({});
+  s.argv = {f.string()};
+  EXPECT_EQ(group.launch(s, nullptr, &error), nullptr);
+  EXPECT_NE(error.find("is not executable"), std::string::npos) << error;
+}
+
+TEST_F(ProcessTest, ChildrenDoNotInheritEachOthersPipes) {
+  // If the second child inherited the first one's stdout pipe, the first one's reader would never
+  // see EOF while the second lives.
+  ProcessGroup group;
+  std::string error;
+  std::atomic<int> lines{0};
+  auto* first = group.launch(spec({"print", "one"}), [&](std::string_view, chaos::TimePoint) { ++lines; }, &error);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(group.launch(spec({"wait-forever"}), nullptr, &error), nullptr);
+  ASSERT_TRUE(eventually([&] { return !first->running(); }));
+  auto fds = 0;
+  for (auto& e : fs::directory_iterator("/proc/" + std::to_string(group.processes()[1]->pid()) + "/fd")) {
+    (void)e;
+    ++fds;
+  }
+  EXPECT_EQ(fds, 3) << "only stdin, stdout and stderr may cross exec";
+  group.terminate_all();
+  EXPECT_EQ(lines.load(), 1);
+}
+
+TEST_F(ProcessTest, EnvironmentOverridesReachTheChild) {
+  ProcessGroup group;
+  std::string error;
+  LaunchSpec s = spec({});
+  s.argv = {"/usr/bin/env"};
+  s.env = {{"CHAOS_TEST_VALUE", "a b;c"}};
+  std::mutex mu;
+  std::vector<std::string> lines;
+  auto* p = group.launch(s,
+                         [&](std::string_view l, chaos::TimePoint) {
+                           std::lock_guard<std::mutex> lock(mu);
+                           lines.emplace_back(l);
+                         },
+                         &error);
+  ASSERT_NE(p, nullptr) << error;
+  ASSERT_TRUE(eventually([&] { return !p->running(); }));
+  group.terminate_all();
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "CHAOS_TEST_VALUE=a b;c"), lines.end());
+}
+
+}  // namespace

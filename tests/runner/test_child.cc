@@ -1,0 +1,59 @@
+// A tiny program the runner tests launch, so process handling is tested against real processes whose
+// behaviour the test controls. Usage: test_child <action>...
+//   ready PORT        print a ready line with that port
+//   print TEXT        print TEXT as a line on stdout
+//   stderr TEXT       print TEXT on stderr
+//   event TYPE        print an event line {"type":TYPE,"ts_us":<now>}
+//   sleep MS          sleep
+//   exit CODE         exit with CODE
+//   ignore-term       ignore SIGTERM (so only SIGKILL ends it)
+//   fork-sleep MS     start a grandchild that sleeps MS (stays in our process group)
+//   wait-forever      sleep until killed
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "ready") {
+      std::printf("{\"event\":\"ready\",\"service\":\"test-child\",\"port\":%s,\"pid\":%d}\n", next().c_str(),
+                  static_cast<int>(::getpid()));
+      std::fflush(stdout);
+    } else if (a == "print") {
+      std::printf("%s\n", next().c_str());
+      std::fflush(stdout);
+    } else if (a == "stderr") {
+      std::fprintf(stderr, "%s\n", next().c_str());
+    } else if (a == "event") {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+      std::printf("{\"type\":\"%s\",\"ts_us\":%lld}\n", next().c_str(), static_cast<long long>(us));
+      std::fflush(stdout);
+    } else if (a == "sleep") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(next().c_str())));
+    } else if (a == "exit") {
+      std::exit(std::atoi(next().c_str()));
+    } else if (a == "ignore-term") {
+      ::signal(SIGTERM, SIG_IGN);
+    } else if (a == "fork-sleep") {
+      int ms = std::atoi(next().c_str());
+      if (::fork() == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        ::_exit(0);
+      }
+    } else if (a == "wait-forever") {
+      while (true) ::pause();
+    }
+  }
+  return 0;
+}
