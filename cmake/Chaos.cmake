@@ -16,3 +16,33 @@ function(chaos_add_test)
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()
+
+# add_chaos_scenarios(DIR dir [HARNESS path] [BIN_DIR dir] [REPORT_DIR dir] [LABELS ...])
+# Registers every scenario file (*.json except schema.json) under `dir` as one CTest test that runs
+# `chaos-harness run` on it, so a C++ project can run our scenarios, or its own, with ctest.
+function(add_chaos_scenarios)
+  cmake_parse_arguments(S "" "DIR;HARNESS;BIN_DIR;REPORT_DIR;PREFIX" "LABELS" ${ARGN})
+  if(NOT S_HARNESS)
+    set(S_HARNESS $<TARGET_FILE:chaos-harness>)
+  endif()
+  if(NOT S_BIN_DIR)
+    set(S_BIN_DIR ${CMAKE_BINARY_DIR}/bin)
+  endif()
+  if(NOT S_REPORT_DIR)
+    set(S_REPORT_DIR ${CMAKE_BINARY_DIR}/scenario-reports)
+  endif()
+  if(NOT S_PREFIX)
+    set(S_PREFIX "scenario.")
+  endif()
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${S_DIR}/*.json)
+  foreach(f IN LISTS files)
+    get_filename_component(name ${f} NAME_WE)
+    if(name STREQUAL "schema")
+      continue()
+    endif()
+    add_test(NAME ${S_PREFIX}${name}
+      COMMAND ${S_HARNESS} run --quiet --bin-dir ${S_BIN_DIR}
+              --report-dir ${S_REPORT_DIR}/${name} ${f})
+    set_tests_properties(${S_PREFIX}${name} PROPERTIES TIMEOUT 120 LABELS "scenario;${S_LABELS}")
+  endforeach()
+endfunction()

@@ -1,0 +1,62 @@
+// Small helpers of the scenario model (printing, look-ups).
+#include "scenario/model.h"
+
+namespace chaos::scenario {
+
+std::string Anchor::text() const {
+  std::string base;
+  switch (kind) {
+    case Kind::kStart: base = "start"; break;
+    case Kind::kEnd: base = "end"; break;
+    case Kind::kFaultStart: base = label; break;
+    case Kind::kFaultEnd: base = label + ".end"; break;
+  }
+  if (offset_ms > 0) base += "+" + std::to_string(offset_ms) + "ms";
+  if (offset_ms < 0) base += std::to_string(offset_ms) + "ms";
+  return base;
+}
+
+const char* to_string(MockKind k) {
+  switch (k) {
+    case MockKind::kRpc: return "mock-rpc";
+    case MockKind::kDb: return "mock-db";
+    case MockKind::kCache: return "mock-cache";
+  }
+  return "mock";
+}
+
+std::string Condition::text() const {
+  switch (kind) {
+    case Kind::kBreakerState: return "breaker \"" + name + "\" is " + state;
+    case Kind::kHealthStatus: return "health check \"" + name + "\" is " + state;
+    case Kind::kSystemState: return "system state is " + state;
+  }
+  return state;
+}
+
+const Service* Scenario::find_service(const std::string& id) const {
+  for (const auto& s : services)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+const Phase* Scenario::find_phase(const std::string& n) const {
+  for (const auto& p : phases)
+    if (p.name == n) return &p;
+  return nullptr;
+}
+
+const FaultStep* Scenario::find_fault(const std::string& label) const {
+  for (const auto& f : faults)
+    if (f.label == label) return &f;
+  return nullptr;
+}
+
+std::optional<int64_t> Scenario::first_fault_ms() const {
+  std::optional<int64_t> first;
+  for (const auto& f : faults)
+    if (f.action == FaultStep::Action::kInject && (!first || f.at_ms < *first)) first = f.at_ms;
+  return first;
+}
+
+}  // namespace chaos::scenario
