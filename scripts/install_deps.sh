@@ -10,7 +10,8 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev
   libfiu-dev fiu-utils
   libcpp-httplib-dev libhiredis-dev libpq-dev libsqlite3-dev
-  redis-server redis-tools postgresql-client curl wrk
+  redis-server redis-tools postgresql-client curl wrk python3 python3-jsonschema chromium
+  zlib1g-dev libssl-dev libbrotli-dev
   clang libclang-rt-14-dev
 )
 

@@ -8,6 +8,7 @@
 #include "report/report.h"
 #include "runner/process.h"
 #include "runner/runner.h"
+#include "runner/watchdog.h"
 #include "scenario/parser.h"
 
 #include <signal.h>
@@ -319,7 +320,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  // run
+  // run. The watchdog is forked first, while this process has no other threads.
+  chaos::runner::start_watchdog();
   start_signal_thread();
   chaos::runner::become_subreaper();
   std::error_code ec;
@@ -431,5 +433,6 @@ int main(int argc, char** argv) {
   std::cout << "scenarios: " << counts[Verdict::kPassed] << " passed, "
             << (summary.scenarios.size() - static_cast<size_t>(counts[Verdict::kPassed])) << " failed\n";
   std::cout.flush();
+  chaos::runner::stop_watchdog();
   return exit_code;
 }

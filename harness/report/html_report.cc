@@ -5,6 +5,7 @@
 #include "report/timeline_svg.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace chaos::report {
@@ -131,6 +132,10 @@ void legend(std::string& o, const TimelinePicture& pic, const ScenarioResult& s)
   if (!pic.heals.empty()) {
     o += "<span><i class=\"sw\" style=\"background:#2f9e44;border-radius:50%\"></i>heal succeeded</span>";
     o += "<span style=\"color:#e03131;font-weight:700\">✗</span><span>heal failed</span>";
+  }
+  if (!pic.processes.empty()) {
+    o += "<span><i class=\"sw\" style=\"background:#adb5bd;width:3px\"></i>process ready</span>";
+    o += "<span style=\"color:#c92a2a\">▼</span><span>process exit (red: crash)</span>";
   }
   if (!s.timeline.requests.empty()) {
     sw("#8ce99a", "request ok");

@@ -66,6 +66,25 @@ std::string valid_utf8(std::string_view s) {
   return out;
 }
 
+std::string ellipsize(std::string_view s, size_t max_chars) {
+  std::string v = valid_utf8(s);
+  size_t chars = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if ((static_cast<unsigned char>(v[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    if (++chars > max_chars) {
+      // Cut before the character that does not fit, leaving room for the ellipsis itself.
+      size_t cut = i;
+      if (max_chars > 0) {
+        do {
+          --cut;
+        } while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80);
+      }
+      return v.substr(0, cut) + "\xE2\x80\xA6";
+    }
+  }
+  return v;
+}
+
 std::string markup_escape(std::string_view s, bool keep_newlines) {
   std::string out;
   out.reserve(s.size() + s.size() / 8);

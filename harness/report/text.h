@@ -14,6 +14,9 @@ namespace chaos::report {
 // Returns `s` with every invalid UTF-8 sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view s);
 
+// At most `max_chars` code points of `s` (repaired to valid UTF-8), ending in "…" when it was cut.
+std::string ellipsize(std::string_view s, size_t max_chars);
+
 // Escapes for HTML text and attribute values, and for XML 1.0 text and attribute values alike:
 // & < > " ' become entities; invalid UTF-8 becomes U+FFFD; control characters other than tab and
 // newline (and CR, DEL, U+FFFE/U+FFFF) become the visible text "\xNN" (ANSI colour codes in logs

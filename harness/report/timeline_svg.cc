@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 namespace chaos::report {
 namespace {
@@ -116,6 +117,23 @@ TimelinePicture build_picture(const ScenarioResult& s) {
       }
       m.message = str_field(e.data, "message");
       pic.heals[it->second].marks.push_back(std::move(m));
+    } else if (e.type == "process.ready" || e.type == "process.exit") {
+      ProcessMark m;
+      m.t_ms = t;
+      m.name = str_field(e.data, "name");
+      m.exit = e.type == "process.exit";
+      if (m.exit) {
+        auto int_field = [&](const char* key) -> std::optional<int> {
+          if (e.data.is_object() && e.data.contains(key) && e.data[key].is_number_integer()) {
+            return e.data[key].get<int>();
+          }
+          return std::nullopt;
+        };
+        auto code = int_field("exit_code"), sig = int_field("signal");
+        m.abnormal = abnormal_exit(code, sig);
+        m.status = exit_status_text(code, sig);
+      }
+      pic.processes.push_back(std::move(m));
     }
   }
   for (const auto& f : s.faults) {
@@ -129,7 +147,7 @@ TimelinePicture build_picture(const ScenarioResult& s) {
 
 std::string render_timeline_svg(const ScenarioResult& s, const std::string& id_prefix) {
   const TimelinePicture pic = build_picture(s);
-  constexpr double kWidth = 1100, kLabelW = 170, kRightPad = 16, kLaneH = 22, kGap = 8;
+  constexpr double kWidth = 1100, kLabelW = 185, kRightPad = 16, kLaneH = 22, kGap = 8;
   constexpr double kFaultRowH = 16, kAxisH = 26, kRequestsH = 34;
   const double plot_w = kWidth - kLabelW - kRightPad;
   auto x = [&](double t) {
@@ -140,19 +158,22 @@ std::string render_timeline_svg(const ScenarioResult& s, const std::string& id_p
 
   // Fault labels go on rows above the lanes; a label that would overlap the previous one on its row
   // moves down a row, so several faults stay readable.
-  struct Placed { const ScenarioResult::FaultWindow* f; int row; std::string text; };
+  struct Placed { const ScenarioResult::FaultWindow* f; int row; std::string text; double label_x; };
   std::vector<Placed> placed;
   std::vector<double> row_end;
   for (const auto& f : s.faults) {
     std::string text = f.label.empty() ? f.type : f.label;
     if (!f.type.empty() && f.type != text) text += " · " + f.type;
     if (!f.target.empty()) text += " → " + f.target;
-    double start = x(f.from_ms) + 3, width = 6.2 * static_cast<double>(valid_utf8(text).size()) * 0.9;
+    text = ellipsize(text, 60);
+    double width = 6.2 * static_cast<double>(valid_utf8(text).size()) * 0.9;
+    // A label that would run off the right edge ends at the edge instead.
+    double start = std::min(x(f.from_ms) + 3, kWidth - 2 - width);
     int row = 0;
     while (row < static_cast<int>(row_end.size()) && row_end[static_cast<size_t>(row)] > start) ++row;
     if (row == static_cast<int>(row_end.size())) row_end.push_back(0);
     row_end[static_cast<size_t>(row)] = start + width + 8;
-    placed.push_back({&f, row, std::move(text)});
+    placed.push_back({&f, row, std::move(text), std::max(start, 0.0)});
   }
   const double lanes_top = 8 + kFaultRowH * static_cast<double>(row_end.size());
 
@@ -160,7 +181,8 @@ std::string render_timeline_svg(const ScenarioResult& s, const std::string& id_p
   for (const auto& e : s.expectations) {
     if (!e.passed && std::isfinite(e.window_from_ms) && std::isfinite(e.window_to_ms)) failed.push_back(&e);
   }
-  const size_t state_lanes = pic.breakers.size() + pic.health.size() + pic.heals.size();
+  const size_t state_lanes =
+      pic.breakers.size() + pic.health.size() + pic.heals.size() + (pic.processes.empty() ? 0 : 1);
   const bool has_requests = !s.timeline.requests.empty();
   double lanes_h = static_cast<double>(state_lanes) * (kLaneH + kGap) +
                    (has_requests ? kRequestsH + kGap : 0) +
@@ -202,14 +224,16 @@ std::string render_timeline_svg(const ScenarioResult& s, const std::string& id_p
          "\" fill=\"#fa5252\" fill-opacity=\"0.10\" stroke=\"#fa5252\" stroke-opacity=\"0.55\" "
          "stroke-dasharray=\"4 3\"/>";
     double ly = 8 + kFaultRowH * p.row + 11;
-    o += "<text x=\"" + num(x0 + 3) + "\" y=\"" + num(ly) + "\" class=\"fault-label\">" +
+    o += "<text x=\"" + num(p.label_x) + "\" y=\"" + num(ly) + "\" class=\"fault-label\">" +
          markup_escape(p.text) + "</text></g>";
   }
 
   double y = lanes_top;
+  // Long names are cut to fit the label column; the full name is in the tooltip.
   auto lane_label = [&](const std::string& text, double lane_y, double h) {
     o += "<text x=\"" + num(kLabelW - 8) + "\" y=\"" + num(lane_y + h / 2 + 4) +
-         "\" text-anchor=\"end\" class=\"lane\">" + markup_escape(text) + "</text>";
+         "\" text-anchor=\"end\" class=\"lane\"><title>" + markup_escape(text) + "</title>" +
+         markup_escape(ellipsize(text, 22)) + "</text>";
   };
   auto state_lane = [&](const StateLane& lane, const std::string& label) {
     lane_label(label, y, kLaneH);
@@ -256,6 +280,29 @@ std::string render_timeline_svg(const ScenarioResult& s, const std::string& id_p
     y += kLaneH + kGap;
   }
 
+  if (!pic.processes.empty()) {
+    lane_label("processes", y, kLaneH);
+    double cy = y + kLaneH / 2;
+    o += "<line x1=\"" + num(kLabelW) + "\" y1=\"" + num(cy) + "\" x2=\"" + num(kLabelW + plot_w) +
+         "\" y2=\"" + num(cy) + "\" stroke=\"#dee2e6\"/>";
+    for (const auto& m : pic.processes) {
+      double cx = x(m.t_ms);
+      std::string tip = m.name + (m.exit ? " " + m.status : " ready") + " at " + human_duration(m.t_ms);
+      const char* colour = !m.exit ? "#adb5bd" : m.abnormal ? "#c92a2a" : "#495057";
+      o += "<g class=\"" + std::string(!m.exit ? "proc-ready" : m.abnormal ? "proc-crash" : "proc-exit") +
+           "\"><title>" + markup_escape(tip) + "</title>";
+      if (m.exit) {  // a downward triangle: the process went away here
+        o += "<path d=\"M" + num(cx - 6) + " " + num(cy - 6) + "L" + num(cx + 6) + " " + num(cy - 6) + "L" + num(cx) +
+             " " + num(cy + 6) + "Z\" fill=\"" + colour + "\"/>";
+      } else {
+        o += "<rect x=\"" + num(cx - 1.5) + "\" y=\"" + num(cy - 6) + "\" width=\"3\" height=\"12\" fill=\"" +
+             colour + "\"/>";
+      }
+      o += "</g>";
+    }
+    y += kLaneH + kGap;
+  }
+
   if (has_requests) {
     // 100%-stacked outcome share per time bucket: the success rate dropping and recovering is visible
     // at a glance, whatever the request rate.
@@ -293,13 +340,13 @@ std::string render_timeline_svg(const ScenarioResult& s, const std::string& id_p
     o += "<rect x=\"" + num(x0) + "\" y=\"" + num(y + 2) + "\" width=\"" + num(x1 - x0) +
          "\" height=\"10\" rx=\"2\" fill=\"none\" stroke=\"#c92a2a\" stroke-width=\"1.5\"/>";
     o += "<text x=\"" + num(kLabelW - 8) + "\" y=\"" + num(y + 11) +
-         "\" text-anchor=\"end\" class=\"lane fail\">✗ " + markup_escape(e->id) + "</text></g>";
+         "\" text-anchor=\"end\" class=\"lane fail\">✗ " + markup_escape(ellipsize(e->id, 22)) + "</text></g>";
     y += 14 + 4;
   }
 
   if (state_lanes == 0 && !has_requests && failed.empty()) {
     o += "<text x=\"" + num(kLabelW + 8) + "\" y=\"" + num(lanes_top + 16) +
-         "\" class=\"lane\">no breaker, health or heal events were observed</text>";
+         "\" class=\"lane\">no breaker, health, heal or process events were observed</text>";
   }
   o += "</svg>";
   return o;

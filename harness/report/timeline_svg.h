@@ -35,11 +35,21 @@ struct HealLane {
   std::vector<HealMark> marks;
 };
 
+// A process becoming ready or exiting (harness events), so a crash shows where it happened.
+struct ProcessMark {
+  double t_ms = 0;
+  std::string name;
+  bool exit = false;      // false: process.ready
+  bool abnormal = false;  // an exit worth attention (see text.h abnormal_exit)
+  std::string status;     // "exited 1", "killed by signal 11 (SIGSEGV)"
+};
+
 struct TimelinePicture {
   double end_ms = 0;  // right edge of the time axis
   std::vector<StateLane> breakers;  // one per `breaker.state` name, in order of first appearance
   std::vector<StateLane> health;    // the `health.state` lane, when such events exist (0 or 1)
   std::vector<HealLane> heals;      // one per `heal.attempt` name
+  std::vector<ProcessMark> processes;
 };
 
 // Derives the lanes. Events missing the fields a lane needs are skipped, never guessed.

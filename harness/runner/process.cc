@@ -1,5 +1,7 @@
 #include "runner/process.h"
 
+#include "runner/watchdog.h"
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
@@ -234,7 +236,10 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   reader->thread = std::thread([reader] { reader->run(); });
 
   std::lock_guard<std::mutex> lock(mu_);
-  if (pgid_ < 0) pgid_ = static_cast<pid_t>(impl_->group.native_handle());
+  if (pgid_ < 0) {
+    pgid_ = static_cast<pid_t>(impl_->group.native_handle());
+    watchdog_register_group(pgid_);
+  }
   processes_.push_back(std::move(proc));
   return processes_.back().get();
 }
@@ -273,6 +278,7 @@ void ProcessGroup::terminate_all(Duration grace) {
     }
   }
   for (auto* p : procs) p->join_reader();
+  if (pgid_ > 0 && count_live_processes_in_group(pgid_) == 0) watchdog_unregister_group(pgid_);
 }
 
 std::optional<std::string> resolve_executable(const std::string& program, std::string* error) {

@@ -1,0 +1,276 @@
+// End-to-end tests of the chaos-harness command line: real processes, real reports. The system under
+// test here is a plain HTTP server or the runner's test child, so these tests cover the harness's own
+// behaviour (exit codes, errors, interruption, orphans) independently of the demo gateway.
+#include "runner/process.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHarness = std::string(CHAOS_BIN_DIR) + "/chaos-harness";
+const std::string kChild = std::string(CHAOS_BIN_DIR) + "/runner_test_child";
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Processes whose command line contains `marker` (our scenario children carry one as an argument).
+int count_marked(const std::string& marker) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string pid = it->path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = read_file(it->path() / "cmdline");
+    std::string stat = read_file(it->path() / "stat");
+    auto close = stat.rfind(')');
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z') continue;
+    if (cmd.find(marker) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+template <class F>
+bool eventually(F cond, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return cond();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::temp_directory_path() / ("chaos-e2e-" + std::to_string(::getpid()) + "-" + name_);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    marker_ = "chaos-marker-" + std::to_string(::getpid()) + "-" + name_;
+  }
+  void TearDown() override {
+    group_.terminate_all(200ms);
+    fs::remove_all(dir_);
+  }
+
+  std::string write_scenario(const std::string& file, const std::string& text) {
+    auto p = dir_ / file;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  // A scenario with a python HTTP server as the SUT and the given extra parts.
+  std::string http_scenario(const std::string& name, const std::string& expect, int duration_ms = 800,
+                            const std::string& services = "{}") {
+    return R"({
+      "name": ")" + name + R"(",
+      "timeout_ms": 15000,
+      "tolerance_ms": 100,
+      "services": )" + services + R"(,
+      "system_under_test": {
+        "command": ["/usr/bin/python3", "-m", "http.server", "${sut.port}", "--bind", "127.0.0.1"],
+        "ready": {"tcp": "${sut.port}", "timeout_ms": 8000}
+      },
+      "workload": {"target": "http://127.0.0.1:${sut.port}", "rate_rps": 40, "concurrency": 2,
+                   "duration_ms": )" + std::to_string(duration_ms) + R"(, "mix": [{"method": "GET", "path": "/"}]},
+      "expect": )" + expect + "}";
+  }
+
+  // Runs the harness to completion (bounded), returning its exit code.
+  int run(std::vector<std::string> args, std::chrono::milliseconds limit = 60000ms) {
+    auto* p = start(std::move(args));
+    if (!p) return -1;
+    if (!eventually([&] { return !p->running(); }, limit)) {
+      ADD_FAILURE() << "harness did not finish within " << limit.count() << " ms";
+      return -1;
+    }
+    output_ = read_file(p->log_path());
+    auto st = *p->poll();
+    return st.exit_code ? *st.exit_code : 128 + st.signal.value_or(0);
+  }
+
+  chaos::runner::Process* start(std::vector<std::string> args) {
+    chaos::runner::LaunchSpec spec;
+    spec.name = "harness";
+    spec.argv = {kHarness};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.log_path = (dir_ / "harness.out").string();
+    std::string error;
+    auto* p = group_.launch(spec, nullptr, &error);
+    EXPECT_NE(p, nullptr) << error;
+    return p;
+  }
+
+  nlohmann::json report() { return nlohmann::json::parse(read_file(dir_ / "reports" / "latest.json")); }
+
+  std::string name_, marker_, output_;
+  fs::path dir_;
+  chaos::runner::ProcessGroup group_;
+};
+
+TEST_F(CliTest, PassingScenarioExitsZeroAndWritesAllThreeReports) {
+  auto f = write_scenario("pass.json", http_scenario("serves-ok", R"([{"rates": {"phase": "all",
+      "success_rate": {"min": 0.99}, "min_requests": 10}}])"));
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 0) << output_;
+  auto j = report();
+  ASSERT_EQ(j["scenarios"].size(), 1u);
+  EXPECT_EQ(j["scenarios"][0]["verdict"], "passed");
+  EXPECT_TRUE(fs::exists(dir_ / "reports" / "latest.html"));
+  EXPECT_TRUE(fs::exists(dir_ / "reports" / "junit.xml"));
+  EXPECT_NE(output_.find("scenarios: 1 passed, 0 failed"), std::string::npos) << output_;
+}
+
+TEST_F(CliTest, FailedExpectationExitsOneAndExplainsWhy) {
+  // Every request goes to a path the server answers with 404, so the success rate is 0.
+  auto text = http_scenario("expects-too-much", R"([{"rates": {"phase": "all", "success_rate": {"min": 0.99}}}])");
+  auto pos = text.find(R"("path": "/")");
+  text.replace(pos, 11, R"("path": "/missing")");
+  auto f = write_scenario("fail.json", text);
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 1) << output_;
+  auto s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "failed");
+  ASSERT_FALSE(s["expectations"].empty());
+  auto e = s["expectations"][0];
+  EXPECT_FALSE(e["passed"].get<bool>());
+  EXPECT_NE(e["explanation"].get<std::string>().find("success_rate"), std::string::npos) << e.dump(2);
+  EXPECT_NE(read_file(dir_ / "reports" / "junit.xml").find("<failure"), std::string::npos);
+}
+
+TEST_F(CliTest, InvalidScenarioExitsTwoAndNamesFileLineAndPathBeforeStartingAnything) {
+  auto f = write_scenario("bad.json", R"({
+  "name": "bad",
+  "timeout_ms": 5000,
+  "tolerance_ms": 100,
+  "services": {"db": {"mock": "mock-db"}},
+  "system_under_test": {"command": [")" + kChild + R"(", ")" + marker_ + R"("], "ready": {"line": true}},
+  "workload": {"target": "http://127.0.0.1:1", "rate_rps": 10, "concurrency": 1, "duration_ms": 500},
+  "faults": [{"label": "x", "at_ms": 100, "target": "db", "fault": {"type": "lag"}}],
+  "expect": []
+})");
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 2) << output_;
+  EXPECT_NE(output_.find(f + ":8:"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("faults[0].fault.type"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("lag"), std::string::npos) << output_;
+  EXPECT_EQ(count_marked(marker_), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "reports" / "latest.json"));
+}
+
+TEST_F(CliTest, MissingBinaryIsAnInfrastructureErrorWithExitCodeThree) {
+  auto text = http_scenario("missing-binary", "[]");
+  auto pos = text.find("/usr/bin/python3");
+  text.replace(pos, 16, "/nonexistent/sut-binary");
+  auto f = write_scenario("missing.json", text);
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 3) << output_;
+  auto s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "error");
+  EXPECT_NE(s["error"].get<std::string>().find("binary not found: /nonexistent/sut-binary"), std::string::npos);
+}
+
+TEST_F(CliTest, ServiceThatNeverBecomesReadyFailsAfterItsReadinessTimeoutAndIsKilled) {
+  auto services = R"({"stuck": {"command": [")" + kChild + R"(", "print", ")" + marker_ +
+                  R"(", "wait-forever"], "ready": {"tcp": "1", "timeout_ms": 400}}})";
+  auto f = write_scenario("stuck.json", http_scenario("never-ready", "[]", 800, services));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 3) << output_;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  auto err = report()["scenarios"][0]["error"].get<std::string>();
+  EXPECT_NE(err.find("service \"stuck\" never became ready"), std::string::npos) << err;
+  EXPECT_NE(err.find("waited 400 ms for TCP port 1"), std::string::npos) << err;
+  EXPECT_EQ(count_marked(marker_), 0);
+}
+
+TEST_F(CliTest, CrashingSystemUnderTestIsAFailureWithItsExitStatusAndLastLogLines) {
+  auto f = write_scenario("crash.json", R"({
+    "name": "sut-crashes",
+    "timeout_ms": 10000,
+    "tolerance_ms": 100,
+    "services": {},
+    "system_under_test": {"command": [")" + kChild + R"(", "ready", "0", "stderr", "fatal: out of widgets",
+                                      "sleep", "300", "exit", "7"], "ready": {"line": true}},
+    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 10, "concurrency": 1, "duration_ms": 3000},
+    "expect": []
+  })");
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 1) << output_;
+  auto s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "failed");
+  auto err = s["error"].get<std::string>();
+  EXPECT_NE(err.find("exit code 7"), std::string::npos) << err;
+  EXPECT_NE(err.find("fatal: out of widgets"), std::string::npos) << err;
+  EXPECT_LT(s["duration_ms"].get<double>(), 2500) << "a crash must end the scenario at once";
+}
+
+// A scenario whose processes live until they are killed: a service, and a SUT with a grandchild.
+std::string long_scenario(const std::string& name, const std::string& marker) {
+  return R"({
+    "name": ")" + name + R"(",
+    "timeout_ms": 60000,
+    "tolerance_ms": 100,
+    "services": {"svc": {"command": [")" + kChild + R"(", "print", ")" + marker +
+         R"(", "ready", "0", "wait-forever"], "ready": {"line": true}}},
+    "system_under_test": {"command": [")" + kChild + R"(", "print", ")" + marker +
+         R"(", "fork-sleep", "60000", "ready", "0", "wait-forever"], "ready": {"line": true}},
+    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 5, "concurrency": 1, "duration_ms": 50000},
+    "expect": []
+  })";
+}
+
+TEST_F(CliTest, SigintMidScenarioKillsEveryProcessWithinTwoSecondsAndWritesAnInterruptedReport) {
+  auto f = write_scenario("long.json", long_scenario("interrupt-me", marker_));
+  auto* h = start({"run", "--report-dir", (dir_ / "reports").string(), f});
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 3; }, 15s)) << count_marked(marker_);
+  ::kill(h->pid(), SIGINT);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 0; }, 2s)) << count_marked(marker_) << " left";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  ASSERT_TRUE(eventually([&] { return !h->running(); }, 10s));
+  EXPECT_EQ(h->poll()->exit_code, 130);
+  auto j = report();
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_EQ(j["scenarios"][0]["verdict"], "interrupted");
+}
+
+TEST_F(CliTest, SigtermMidScenarioBehavesLikeSigint) {
+  auto f = write_scenario("long.json", long_scenario("terminate-me", marker_));
+  auto* h = start({"run", "--report-dir", (dir_ / "reports").string(), f});
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 3; }, 15s));
+  ::kill(h->pid(), SIGTERM);
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 0; }, 2s)) << count_marked(marker_) << " left";
+  ASSERT_TRUE(eventually([&] { return !h->running(); }, 10s));
+  EXPECT_EQ(h->poll()->exit_code, 130);
+  EXPECT_TRUE(report()["interrupted"].get<bool>());
+}
+
+TEST_F(CliTest, SigkillOfTheHarnessStillKillsEveryScenarioProcess) {
+  auto f = write_scenario("long.json", long_scenario("kill-me", marker_));
+  auto* h = start({"run", "--report-dir", (dir_ / "reports").string(), f});
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 3; }, 15s));
+  ::kill(h->pid(), SIGKILL);
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 0; }, 2s)) << count_marked(marker_) << " left";
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({"frobnicate", "x.json"}), 2);
+  EXPECT_NE(output_.find("unknown command"), std::string::npos);
+  EXPECT_EQ(run({"run", "--jobs", "zero", "x.json"}), 2);
+  EXPECT_EQ(run({"run", "/nonexistent/scenarios"}), 2);
+}
+
+}  // namespace
