@@ -5,6 +5,7 @@
 #include "expect/evaluate.h"
 #include "runner/event_stream.h"
 #include "runner/fault_injector.h"
+#include "runner/fiu_remote.h"
 #include "runner/http_client.h"
 #include "runner/process.h"
 #include "runner/workload.h"
@@ -150,6 +151,7 @@ class ScenarioRun {
   ProcessGroup group_;
   std::map<std::string, std::string> values_;
   std::map<std::string, std::unique_ptr<Launched>> launched_;
+  std::set<std::string> fiu_targets_;  // command services / "sut" with libfiu faults: run under the preload
   std::mutex events_mu_;
   std::vector<RawEvent> raw_;
   TimePoint origin_{};
@@ -168,6 +170,14 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
       return false;
     }
     resolved_env[k] = *r;
+  }
+  if (fiu_targets_.count(is_sut ? "sut" : id)) {
+    auto pre = fiu_preload_env((fs::path(o_.log_dir) / ("fiu-" + id)).string());
+    if (!pre.available) {
+      fail(Verdict::kError, pre.error);
+      return false;
+    }
+    for (const auto& [k, v] : pre.env) resolved_env[k] = v;
   }
   auto l = std::make_unique<Launched>();
   l->id = id;
@@ -307,6 +317,11 @@ expect::ScenarioResult ScenarioRun::run() {
   values_["bin.dir"] = o_.bin_dir;
 
   FaultInjector injector;
+  for (const auto& step : s_.faults) {
+    if (step.type != "fiu") continue;
+    const auto* svc = s_.find_service(step.target);
+    if (step.target == "sut" || (svc && !svc->is_mock())) fiu_targets_.insert(step.target);
+  }
   origin_ = launch_start;  // until the SUT is ready; reset below
 
   // Ports first: programs that cannot choose their own get one now, so templates can refer to them.
@@ -511,9 +526,16 @@ expect::ScenarioResult ScenarioRun::run() {
       double t_ms = to_ms(SteadyClock::instance().now() - origin_);
       if (step.action == scenario::FaultStep::Action::kClear) {
         harness_event({{"type", "fault.start"}, {"label", step.label}, {"target", step.target}, {"action", "clear"}});
-        auto r = injector.clear_all(step.target);
+        InjectResult r{true, "", ""};
+        if (!fiu_targets_.count(step.target)) r = injector.clear_all(step.target);
         for (auto it = active.begin(); it != active.end();) {
           if (it->second.target == step.target) {
+            if (it->second.fault_id.rfind("fiu:", 0) == 0) {
+              std::string err = fiu_send((fs::path(o_.log_dir) / ("fiu-" + step.target)).string(),
+                                         launched_[step.target]->process->pid(),
+                                         "disable name=" + it->second.fault_id.substr(4));
+              if (!err.empty()) r = {false, "", err};
+            }
             harness_event({{"type", "fault.end"}, {"label", it->first}, {"target", step.target}});
             result_.faults.push_back({it->first, step.target, it->second.type, it->second.from_ms, t_ms});
             it = active.erase(it);
@@ -526,6 +548,27 @@ expect::ScenarioResult ScenarioRun::run() {
           fail(Verdict::kError, "faults[" + std::to_string(step.index) + "] (" + step.label + "): " + r.error);
           ok = false;
         }
+        continue;
+      }
+      if (fiu_targets_.count(step.target)) {
+        const auto& f = step.fault;
+        std::string point = f.value("point", "");
+        double probability = f.contains("probability") ? f["probability"].get<double>() : 1.0;
+        std::string cmd = (probability < 1.0 ? "enable_random name=" : "enable name=") + point;
+        if (probability < 1.0) cmd += ",probability=" + std::to_string(probability);
+        if (f.contains("failinfo")) cmd += ",failinfo=" + std::to_string(f["failinfo"].get<int64_t>());
+        harness_event({{"type", "fault.start"}, {"label", step.label}, {"target", step.target}, {"fault", step.fault}});
+        auto* proc = launched_[step.target]->process;
+        std::string err = fiu_send((fs::path(o_.log_dir) / ("fiu-" + step.target)).string(), proc->pid(), cmd);
+        if (!err.empty()) {
+          fail(Verdict::kError, "faults[" + std::to_string(step.index) + "] (" + step.label + "): " + err);
+          ok = false;
+          break;
+        }
+        ActiveFault af{step.label, step.target, "fiu:" + point, step.type, std::nullopt, t_ms};
+        if (step.duration_ms) af.ends = origin_ + milliseconds(step.at_ms + *step.duration_ms);
+        active[step.label] = af;
+        progress("fault " + step.label + " (fiu " + point + ") on " + step.target);
         continue;
       }
       if (!injector.has_target(step.target)) {
@@ -558,8 +601,15 @@ expect::ScenarioResult ScenarioRun::run() {
       if (it->second.ends && now >= *it->second.ends) {
         double t_ms = to_ms(SteadyClock::instance().now() - origin_);
         harness_event({{"type", "fault.end"}, {"label", it->first}, {"target", it->second.target}});
-        auto r = it->second.fault_id.empty() ? InjectResult{true, "", ""}
-                                             : injector.clear(it->second.target, it->second.fault_id);
+        InjectResult r{true, "", ""};
+        if (it->second.fault_id.rfind("fiu:", 0) == 0) {
+          std::string err = fiu_send((fs::path(o_.log_dir) / ("fiu-" + it->second.target)).string(),
+                                     launched_[it->second.target]->process->pid(),
+                                     "disable name=" + it->second.fault_id.substr(4));
+          if (!err.empty()) r = {false, "", err};
+        } else if (!it->second.fault_id.empty()) {
+          r = injector.clear(it->second.target, it->second.fault_id);
+        }
         if (!r.ok && !launched_[it->second.target]->process->poll()) {
           fail(Verdict::kError, "clearing " + it->first + ": " + r.error);
           ok = false;

@@ -128,7 +128,7 @@ struct SteadyState {
   double min_success_rate = 0.99;
   int64_t min_requests = 1;
   bool breakers_closed = true;     // no breaker.state event leaving CLOSED before the first fault
-  std::string health;              // e.g. "HEALTHY": last status of every check seen; empty = not checked
+  std::string health = "HEALTHY";  // last status of every health check seen; "" (written "ANY") = not checked
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,36 @@ std::string ScenarioError::to_string() const {
   return out;
 }
 
+// Replaces invalid UTF-8 with U+FFFD: messages quote user text (and nlohmann's "last read" token,
+// which can end mid-character) and end up in JSON reports, whose writer rejects invalid UTF-8.
+static std::string sanitize_utf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= in.size() && !(len == 2 && c < 0xC2);
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(in[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+    }
+    if (ok && len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(in[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+    }
+    if (ok) {
+      out.append(in, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string format_errors(const std::vector<ScenarioError>& errors) {
   std::string out;
   for (const auto& e : errors) out += e.to_string() + "\n";
@@ -75,7 +105,7 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
     size_t d = edit_distance(word, c);
     if (d < best_d) { best_d = d; best = c; }
   }
-  size_t limit = std::max<size_t>(2, word.size() / 3);
+  size_t limit = std::max<size_t>(1, word.size() / 3);
   return best_d <= limit ? best : "";
 }
 
@@ -92,7 +122,12 @@ std::string qt(const std::string& s) { return json(s).dump(); }
 
 std::string describe(const json& v) {
   std::string text = v.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  if (text.size() > 40) {
+    // Cut on a UTF-8 character boundary: messages end up in JSON reports.
+    size_t cut = 37;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
   switch (v.type()) {
     case json::value_t::string: return "string " + text;
     case json::value_t::boolean: return "boolean " + text;
@@ -119,6 +154,10 @@ bool is_integer_value(const json& v) {
 const std::vector<std::string> kBreakerStates = {"CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED"};
 const std::vector<std::string> kHealthStatuses = {"HEALTHY", "DEGRADED", "UNHEALTHY", "UNKNOWN"};
 const std::vector<std::string> kSystemStates = {"RUNNING", "DEGRADED", "CRITICAL"};
+
+bool valid_sqlstate(const std::string& s) {
+  return s.size() == 5 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); });
+}
 
 bool matches_id(const std::string& s, bool allow_upper, bool allow_dot) {
   if (s.empty()) return false;
@@ -463,6 +502,10 @@ class ScenarioReader {
       o.finish();
       s_.services.push_back(std::move(s));
     }
+    // nlohmann's objects iterate in key order; users read services in file order.
+    std::stable_sort(s_.services.begin(), s_.services.end(), [](const Service& a, const Service& b) {
+      return std::tie(a.pos.line, a.pos.col) < std::tie(b.pos.line, b.pos.col);
+    });
   }
 
   // ---------------- system under test ----------------
@@ -575,6 +618,7 @@ class ScenarioReader {
       const json& f = j[i];
       if (!f.is_object()) { v_.type_error(fp, f, "an object {\"label\", \"at_ms\", \"target\", \"fault\"}"); continue; }
       Obj o(v_, f, fp);
+      size_t errors_before = v_.errors.size();
       FaultStep st;
       st.index = i;
       st.pos = v_.where(fp);
@@ -629,7 +673,11 @@ class ScenarioReader {
       }
       o.finish();
       (void)ok;
+      // A step with errors may have meant to end (e.g. a misspelt "duration_ms"): do not also call
+      // its ".end" anchor unreachable.
+      if (v_.errors.size() != errors_before && !st.label.empty()) unsure_end_labels_.insert(st.label);
       fault_paths_.push_back(fp);
+      fault_at_ok_.push_back(at.has_value());
       s_.faults.push_back(std::move(st));
     }
   }
@@ -705,8 +753,8 @@ class ScenarioReader {
         return true;
       case FieldType::kString:
         if (!v.is_string() || v.get<std::string>().empty()) { v_.type_error(p, v, "a non-empty string"); return false; }
-        if (f.name == "sqlstate" && v.get<std::string>().size() != 5) {
-          v_.error(p, "expected a 5-character SQLSTATE such as \"57P01\", got " + qt(v.get<std::string>()));
+        if (f.name == "sqlstate" && !valid_sqlstate(v.get<std::string>())) {
+          v_.error(p, "expected a SQLSTATE of 5 characters 0-9/A-Z such as \"57P01\", got " + qt(v.get<std::string>()));
           return false;
         }
         return true;
@@ -773,7 +821,7 @@ class ScenarioReader {
 
   bool fault_ends(const FaultStep& f) const {
     if (f.action == FaultStep::Action::kClear) return false;
-    if (f.duration_ms) return true;
+    if (f.duration_ms || unsure_end_labels_.count(f.label)) return true;
     for (const auto& g : s_.faults)
       if (g.action == FaultStep::Action::kClear && g.target == f.target && g.at_ms >= f.at_ms) return true;
     return false;
@@ -808,6 +856,7 @@ class ScenarioReader {
           continue;
         }
         names.emplace(*name, pp);
+        declared_phases_.insert(*name);
       }
       if (!name || !from || !to) continue;
       ph.name = *name;
@@ -826,7 +875,9 @@ class ScenarioReader {
     ss.min_success_rate = v_.number(o, "min_success_rate", false, 0, 1).value_or(ss.min_success_rate);
     ss.min_requests = v_.integer(o, "min_requests", false, 0, kMaxRequests).value_or(ss.min_requests);
     ss.breakers_closed = v_.boolean(o, "breakers_closed", false).value_or(true);
-    ss.health = v_.choice(o, "health", false, kHealthStatuses, true).value_or("");
+    std::vector<std::string> health_choices = kHealthStatuses;
+    health_choices.push_back("ANY");
+    if (auto h = v_.choice(o, "health", false, health_choices, true)) ss.health = *h == "ANY" ? "" : *h;
     o.finish();
   }
 
@@ -1023,7 +1074,7 @@ class ScenarioReader {
     size_t before = err_count();
     RatesExpect r;
     if (auto ph = v_.str(b, "phase", true, "a phase name")) {
-      if (*ph != "all" && !s_.find_phase(*ph)) {
+      if (*ph != "all" && !declared_phases_.count(*ph)) {
         std::vector<std::string> known = {"all"};
         for (const auto& p : s_.phases) known.push_back(p.name);
         std::string msg = "unknown phase " + qt(*ph) + "; expected one of " + join(known);
@@ -1180,11 +1231,11 @@ class ScenarioReader {
                                          std::to_string(w.duration_ms) + " + workload.timeout_ms " + std::to_string(w.timeout_ms) + " + " +
                                          std::to_string(kTimeoutMarginMs) + " ms margin = " + std::to_string(need) + " ms");
     }
-    bool first = true;
     std::optional<int64_t> first_at;
     for (size_t k = 0; k < s_.faults.size(); ++k) {
       const FaultStep& f = s_.faults[k];
       const Path& fp = fault_paths_[k];
+      if (!fault_at_ok_[k]) continue;
       if (workload_ok_ && f.at_ms > w.duration_ms)
         v_.error(fp.key("at_ms"), "fault starts at " + std::to_string(f.at_ms) + " ms, after the workload ends at " +
                                       std::to_string(w.duration_ms) + " ms: it would never be observed");
@@ -1193,12 +1244,11 @@ class ScenarioReader {
       else if (f.duration_ms && f.at_ms + *f.duration_ms > s_.timeout_ms)
         v_.error(fp.key("duration_ms"), "fault ends at " + std::to_string(f.at_ms + *f.duration_ms) + " ms (at_ms + duration_ms), after the scenario timeout " +
                                             std::to_string(s_.timeout_ms) + " ms");
-      if (f.action == FaultStep::Action::kInject && (!first_at || f.at_ms < *first_at)) first_at = f.at_ms, first = false;
+      if (f.action == FaultStep::Action::kInject && (!first_at || f.at_ms < *first_at)) first_at = f.at_ms;
     }
-    (void)first;
     if (s_.steady_state.enabled && first_at && *first_at == 0) {
       for (size_t k = 0; k < s_.faults.size(); ++k)
-        if (s_.faults[k].action == FaultStep::Action::kInject && s_.faults[k].at_ms == 0) {
+        if (fault_at_ok_[k] && s_.faults[k].action == FaultStep::Action::kInject && s_.faults[k].at_ms == 0) {
           v_.error(fault_paths_[k].key("at_ms"), "the steady state is checked before the first fault, so it needs at_ms > 0 "
                                                  "(or set \"steady_state\": false)");
           break;
@@ -1211,6 +1261,9 @@ class ScenarioReader {
   Scenario s_;
   std::optional<int64_t> element_tol_;
   std::vector<Path> fault_paths_;  // parallel to s_.faults before sorting
+  std::set<std::string> unsure_end_labels_;
+  std::set<std::string> declared_phases_;  // including phases dropped for errors (no cascades)
+  std::vector<bool> fault_at_ok_;  // parallel too: at_ms was valid (else time checks would mislead)
   bool workload_ok_ = false;
 };
 
@@ -1241,7 +1294,7 @@ ParseResult parse_scenario_text(std::string_view text, const std::string& file) 
     auto p = what.find("parse error");
     auto colon = what.find(": ", p == std::string::npos ? 0 : p);
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    fail(off, "invalid JSON: " + detail);
+    fail(off, "invalid JSON: " + sanitize_utf8(detail));
     return out;
   } catch (const std::exception& e) {
     fail(0, std::string("invalid JSON: ") + e.what());
@@ -1275,6 +1328,10 @@ ParseResult parse_scenario_text(std::string_view text, const std::string& file) 
     v.errors.push_back({file, 0, 0, "", std::string("internal validator error: ") + e.what()});
   }
   out.errors = std::move(v.errors);
+  for (auto& e : out.errors) {
+    e.message = sanitize_utf8(e.message);
+    e.json_path = sanitize_utf8(e.json_path);
+  }
   std::stable_sort(out.errors.begin(), out.errors.end(), [](const ScenarioError& a, const ScenarioError& b) {
     return std::tie(a.line, a.col) < std::tie(b.line, b.col);
   });

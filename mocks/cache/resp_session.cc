@@ -1,0 +1,262 @@
+// RESP2 parsing and command execution. The parser re-scans from the start of an incomplete command on
+// each call; commands are small, and that keeps the parser stateless between calls and easy to trust.
+#include "cache/resp_session.h"
+
+#include <charconv>
+#include <cstring>
+#include <unistd.h>
+
+namespace chaos::mocks {
+namespace {
+
+void bulk(std::string& out, std::string_view v) {
+  out += '$';
+  out += std::to_string(v.size());
+  out += "\r\n";
+  out += v;
+  out += "\r\n";
+}
+void integer(std::string& out, int64_t v) {
+  out += ':';
+  out += std::to_string(v);
+  out += "\r\n";
+}
+void nil(std::string& out) { out += "$-1\r\n"; }
+void ok(std::string& out) { out += "+OK\r\n"; }
+void err(std::string& out, std::string_view msg) {
+  out += "-";
+  out += msg;
+  out += "\r\n";
+}
+
+// Reads "<int>\r\n" at in[pos]; returns false if incomplete, sets *bad on garbage.
+bool read_int_line(std::string_view in, size_t& pos, int64_t* v, bool* bad) {
+  size_t eol = in.find("\r\n", pos);
+  if (eol == std::string_view::npos) {
+    if (in.size() - pos > 32) *bad = true;  // no length needs that many characters
+    return false;
+  }
+  auto [p, ec] = std::from_chars(in.data() + pos, in.data() + eol, *v);
+  if (ec != std::errc() || p != in.data() + eol) {
+    *bad = true;
+    return false;
+  }
+  pos = eol + 2;
+  return true;
+}
+
+bool parse_i64(const std::string& s, int64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+bool iequals(const std::string& a, const char* b) {
+  size_t n = std::strlen(b);
+  if (a.size() != n) return false;
+  for (size_t i = 0; i < n; ++i)
+    if (std::toupper(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+Step RespSession::protocol_error(const std::string& what, std::string& out) {
+  err(out, "ERR Protocol error: " + what);
+  return {StepKind::kClose, 0};
+}
+
+Step RespSession::parse(std::string_view in, std::string& out) {
+  size_t pos = 0;
+  if (in[0] == '*') {
+    ++pos;
+    int64_t n = 0;
+    bool bad = false;
+    if (!read_int_line(in, pos, &n, &bad)) return bad ? protocol_error("invalid multibulk length", out) : Step{};
+    if (n > static_cast<int64_t>(kMaxArgs)) return protocol_error("too many arguments in one command", out);
+    if (n <= 0) return {StepKind::kReply, pos};  // empty command: ignored, as Redis does
+    if (args_.size() < static_cast<size_t>(n)) args_.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      if (pos >= in.size()) return {};
+      if (in[pos] != '$') return protocol_error("expected '$', got '" + std::string(1, in[pos]) + "'", out);
+      ++pos;
+      int64_t len = 0;
+      if (!read_int_line(in, pos, &len, &bad)) return bad ? protocol_error("invalid bulk length", out) : Step{};
+      if (len < 0 || static_cast<size_t>(len) > kMaxBulk) return protocol_error("invalid bulk length", out);
+      if (in.size() - pos < static_cast<size_t>(len) + 2) return {};
+      if (in[pos + len] != '\r' || in[pos + len + 1] != '\n') return protocol_error("bulk not followed by CRLF", out);
+      args_[static_cast<size_t>(i)].assign(in.data() + pos, static_cast<size_t>(len));
+      pos += static_cast<size_t>(len) + 2;
+    }
+    nargs_ = static_cast<size_t>(n);
+  } else {
+    // Inline command (telnet style): space-separated words on one line.
+    size_t eol = in.find('\n');
+    if (eol == std::string_view::npos) {
+      if (in.size() > kMaxInline) return protocol_error("too big inline request", out);
+      return {};
+    }
+    std::string_view line = in.substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = eol + 1;
+    nargs_ = 0;
+    size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      size_t start = i;
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+      if (i > start) {
+        if (args_.size() <= nargs_) args_.resize(nargs_ + 1);
+        args_[nargs_++].assign(line.data() + start, i - start);
+      }
+    }
+    if (nargs_ == 0) return {StepKind::kReply, pos};
+  }
+  command_.assign(args_[0]);
+  for (char& c : command_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return {StepKind::kRequest, pos};
+}
+
+void RespSession::fail(const ErrorSpec& error, std::string& out) {
+  // Redis errors start with an upper-case code word; keep that shape so clients classify them.
+  err(out, "ERR " + error.message);
+}
+
+void RespSession::serve(std::string& out) {
+  const std::string& c = command_;
+  const size_t n = nargs_;
+  auto& a = args_;
+  auto wrong_args = [&] { err(out, "ERR wrong number of arguments for '" + a[0] + "' command"); };
+  Store::Ms now = Store::now_ms();
+
+  if (c == "GET") {
+    if (n != 2) return wrong_args();
+    const std::string* v = store_.get(a[1], now);
+    return v ? bulk(out, *v) : nil(out);
+  }
+  if (c == "SET") {
+    if (n < 3) return wrong_args();
+    std::optional<Store::Ms> expire;
+    bool nx = false, xx = false, keep_ttl = false, get = false;
+    for (size_t i = 3; i < n; ++i) {
+      if ((iequals(a[i], "EX") || iequals(a[i], "PX")) && i + 1 < n && !expire) {
+        int64_t t = 0;
+        if (!parse_i64(a[i + 1], &t)) return err(out, "ERR value is not an integer or out of range");
+        if (t <= 0) return err(out, "ERR invalid expire time in 'set' command");
+        expire = now + (iequals(a[i], "EX") ? t * 1000 : t);
+        ++i;
+      } else if (iequals(a[i], "NX")) {
+        nx = true;
+      } else if (iequals(a[i], "XX")) {
+        xx = true;
+      } else if (iequals(a[i], "KEEPTTL")) {
+        keep_ttl = true;
+      } else if (iequals(a[i], "GET")) {
+        get = true;
+      } else {
+        return err(out, "ERR syntax error");
+      }
+    }
+    if ((nx && xx) || (keep_ttl && expire)) return err(out, "ERR syntax error");
+    const std::string* old = store_.get(a[1], now);
+    std::string previous = old ? *old : std::string();
+    bool had = old != nullptr;
+    if ((nx && had) || (xx && !had)) return get ? (had ? bulk(out, previous) : nil(out)) : nil(out);
+    store_.set(a[1], a[2], expire, keep_ttl, now);
+    if (get) return had ? bulk(out, previous) : nil(out);
+    return ok(out);
+  }
+  if (c == "PING") {
+    if (n > 2) return wrong_args();
+    if (n == 2) return bulk(out, a[1]);
+    out += "+PONG\r\n";
+    return;
+  }
+  if (c == "ECHO") {
+    if (n != 2) return wrong_args();
+    return bulk(out, a[1]);
+  }
+  if (c == "DEL" || c == "UNLINK" || c == "EXISTS") {
+    if (n < 2) return wrong_args();
+    int64_t count = 0;
+    for (size_t i = 1; i < n; ++i) count += c == "EXISTS" ? store_.exists(a[i], now) : store_.del(a[i], now);
+    return integer(out, count);
+  }
+  if (c == "INCR" || c == "DECR" || c == "INCRBY" || c == "DECRBY") {
+    bool by = c == "INCRBY" || c == "DECRBY";
+    if (n != (by ? 3u : 2u)) return wrong_args();
+    int64_t delta = 1;
+    if (by && !parse_i64(a[2], &delta)) return err(out, "ERR value is not an integer or out of range");
+    if (c[0] == 'D') {
+      if (delta == INT64_MIN) return err(out, "ERR increment or decrement would overflow");
+      delta = -delta;
+    }
+    int64_t cur = 0;
+    std::string* v = store_.mutable_value(a[1], now);
+    if (v && !parse_i64(*v, &cur)) return err(out, "ERR value is not an integer or out of range");
+    if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta)) {
+      return err(out, "ERR increment or decrement would overflow");
+    }
+    cur += delta;
+    if (v) {
+      *v = std::to_string(cur);
+    } else {
+      store_.set(a[1], std::to_string(cur), std::nullopt, false, now);
+    }
+    return integer(out, cur);
+  }
+  if (c == "EXPIRE" || c == "PEXPIRE") {
+    if (n != 3) return wrong_args();
+    int64_t t = 0;
+    if (!parse_i64(a[2], &t)) return err(out, "ERR value is not an integer or out of range");
+    if (c == "EXPIRE") {
+      if (t > INT64_MAX / 1000 || t < INT64_MIN / 1000) return err(out, "ERR invalid expire time in 'expire' command");
+      t *= 1000;
+    }
+    return integer(out, store_.expire_at(a[1], now + t, now) ? 1 : 0);
+  }
+  if (c == "TTL" || c == "PTTL") {
+    if (n != 2) return wrong_args();
+    Store::Ms ms = store_.pttl(a[1], now);
+    if (ms < 0) return integer(out, ms);
+    return integer(out, c == "TTL" ? (ms + 500) / 1000 : ms);
+  }
+  if (c == "FLUSHALL" || c == "FLUSHDB") {
+    store_.flush();
+    return ok(out);
+  }
+  if (c == "DBSIZE") return integer(out, static_cast<int64_t>(store_.size()));
+  if (c == "SELECT") {
+    if (n != 2) return wrong_args();
+    if (a[1] != "0") return err(out, "ERR DB index is out of range");
+    return ok(out);
+  }
+  if (c == "INFO") {
+    std::string info =
+        "# Server\r\nredis_version:7.0.0-chaos-mock\r\nredis_mode:standalone\r\nprocess_id:" +
+        std::to_string(::getpid()) + "\r\n# Keyspace\r\ndb0:keys=" + std::to_string(store_.size()) +
+        ",expires=" + std::to_string(store_.expiring()) + ",avg_ttl=0\r\n";
+    return bulk(out, info);
+  }
+  if (c == "QUIT") {
+    quit_ = true;
+    return ok(out);
+  }
+  if (c == "CONFIG") {
+    // redis-benchmark asks for "save" and "appendonly" on start; an empty answer is a valid one.
+    if (n == 3 && iequals(a[1], "GET")) {
+      if (iequals(a[2], "SAVE")) return void(out += "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+      if (iequals(a[2], "APPENDONLY")) return void(out += "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
+      out += "*0\r\n";
+      return;
+    }
+    return err(out, "ERR CONFIG subcommand not supported by mock-cache");
+  }
+  if (c == "COMMAND") {
+    out += "*0\r\n";
+    return;
+  }
+  if (c == "CLIENT") return ok(out);
+  err(out, "ERR unknown command '" + a[0] + "'");
+}
+
+}  // namespace chaos::mocks

@@ -1,0 +1,110 @@
+// The only translation unit that compiles Boost.Beast.
+#include "core/http.h"
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+
+namespace chaos::mocks {
+
+namespace http = boost::beast::http;
+
+struct HttpRequestParser::Impl {
+  std::optional<http::request_parser<http::string_body>> parser;
+};
+
+HttpRequestParser::HttpRequestParser(size_t body_limit, size_t header_limit)
+    : impl_(std::make_unique<Impl>()), body_limit_(body_limit), header_limit_(header_limit) {}
+HttpRequestParser::~HttpRequestParser() = default;
+
+HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* consumed) {
+  *consumed = 0;
+  wants_continue_ = false;
+  if (!impl_->parser) {
+    impl_->parser.emplace();
+    impl_->parser->body_limit(body_limit_);
+    impl_->parser->header_limit(static_cast<std::uint32_t>(header_limit_));
+    impl_->parser->eager(true);
+  }
+  auto& p = *impl_->parser;
+  while (!p.is_done()) {
+    boost::system::error_code ec;
+    size_t n = p.put(boost::asio::buffer(in.data() + *consumed, in.size() - *consumed), ec);
+    *consumed += n;
+    auto need_more = [&] {
+      // curl sends "Expect: 100-continue" for bodies over 1 KiB and waits a second for this answer.
+      if (p.is_header_done() && !continue_sent_) {
+        auto expect = p.get()[http::field::expect];
+        if (expect.size() == 12 && boost::beast::iequals(expect, "100-continue")) {
+          continue_sent_ = true;
+          wants_continue_ = true;
+        }
+      }
+      return Result::kNeedMore;
+    };
+    if (ec == http::error::need_more) return need_more();
+    if (ec) {
+      impl_->parser.reset();
+      continue_sent_ = false;
+      if (ec == http::error::body_limit) {
+        error_status_ = 413;
+        error_message_ = "request body larger than " + std::to_string(body_limit_) + " bytes";
+      } else if (ec == http::error::header_limit) {
+        error_status_ = 431;
+        error_message_ = "request header larger than " + std::to_string(header_limit_) + " bytes";
+      } else {
+        error_status_ = 400;
+        error_message_ = "malformed HTTP request: " + ec.message();
+      }
+      return Result::kError;
+    }
+    if (n == 0) return need_more();
+  }
+  auto msg = p.release();
+  impl_->parser.reset();
+  continue_sent_ = false;
+  request_.method = std::string(msg.method_string());
+  request_.target = std::string(msg.target());
+  request_.body = std::move(msg.body());
+  request_.keep_alive = msg.keep_alive();
+  return Result::kDone;
+}
+
+const char* http_reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+void append_http_response(std::string& out, int status, std::string_view content_type, std::string_view body,
+                          bool keep_alive) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += http_reason(status);
+  out += "\r\nContent-Type: ";
+  out += content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(body.size());
+  out += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+  out += body;
+}
+
+}  // namespace chaos::mocks

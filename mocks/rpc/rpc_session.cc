@@ -1,0 +1,71 @@
+// Routing and echo semantics of mock-rpc.
+#include "rpc/rpc_session.h"
+
+#include <nlohmann/json.hpp>
+
+namespace chaos::mocks {
+
+Step RpcSession::parse(std::string_view in, std::string& out) {
+  size_t used = 0;
+  switch (parser_.feed(in, &used)) {
+    case HttpRequestParser::Result::kNeedMore:
+      if (parser_.wants_continue()) out += kHttpContinue;
+      return {StepKind::kNeedMore, used};
+    case HttpRequestParser::Result::kError:
+      append_http_response(out, parser_.error_status(), "application/json",
+                           nlohmann::json{{"error", parser_.error_message()}}.dump(), false);
+      return {StepKind::kClose, used};
+    case HttpRequestParser::Result::kDone: break;
+  }
+  std::string_view target = parser_.request().target;
+  target = target.substr(0, target.find('?'));
+  constexpr std::string_view kPrefix = "/rpc/";
+  if (target.substr(0, kPrefix.size()) == kPrefix) {
+    method_.assign(target.substr(kPrefix.size()));
+  } else {
+    method_.assign(target);
+  }
+  return {StepKind::kRequest, used};
+}
+
+void RpcSession::serve(std::string& out) {
+  const HttpRequest& r = parser_.request();
+  bool keep = r.keep_alive;
+  std::string_view target = std::string_view(r.target).substr(0, r.target.find('?'));
+  if (target == "/health") {
+    append_http_response(out, 200, "application/json", R"({"status":"ok"})", keep);
+    return;
+  }
+  if (target.substr(0, 5) != "/rpc/" || method_.empty()) {
+    append_http_response(out, 404, "application/json",
+                         nlohmann::json{{"error", "no route " + std::string(target) + "; use POST /rpc/<method>"}}.dump(), keep);
+    return;
+  }
+  if (r.method != "POST" && r.method != "GET") {
+    append_http_response(out, 405, "application/json", R"({"error":"use POST or GET /rpc/<method>"})", keep);
+    return;
+  }
+  std::string body;
+  body.reserve(r.body.size() + method_.size() + 32);
+  body += R"({"method":)";
+  body += nlohmann::json(method_).dump();
+  body += R"(,"result":)";
+  if (r.body.empty()) {
+    body += "null";
+  } else if (nlohmann::json::accept(r.body)) {
+    body += r.body;  // echo the params as the result: lets a test check round trips byte for byte
+  } else {
+    append_http_response(out, 400, "application/json", R"({"error":"request body must be JSON"})", keep);
+    return;
+  }
+  body += '}';
+  append_http_response(out, 200, "application/json", body, keep);
+}
+
+void RpcSession::fail(const ErrorSpec& error, std::string& out) {
+  append_http_response(out, error.status, "application/json",
+                       nlohmann::json{{"error", error.message}, {"method", method_}}.dump(),
+                       parser_.request().keep_alive);
+}
+
+}  // namespace chaos::mocks

@@ -1,0 +1,447 @@
+// mock-cache as a real process, driven by hiredis: the protocol, every fault kind through the control
+// API (injected, observed, cleared, recovered), bad control requests, and the process contract.
+#include "mock_test_fixture.h"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <sys/wait.h>
+
+namespace chaos::mocks::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct Reply {
+  bool ok = false;        // false: transport error (timeout, EOF, reset), see err
+  int type = 0;
+  std::string str;
+  long long integer = 0;
+  std::string err;
+};
+
+class Redis {
+ public:
+  explicit Redis(int port, std::chrono::milliseconds timeout = 2s) {
+    timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    c_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (c_ && !c_->err) redisSetTimeout(c_, tv);
+  }
+  ~Redis() {
+    if (c_) redisFree(c_);
+  }
+  bool connected() const { return c_ && !c_->err; }
+  std::string connect_error() const { return c_ ? c_->errstr : "alloc failed"; }
+  Reply cmd(const std::vector<std::string>& args) {
+    Reply r;
+    if (!connected()) {
+      r.err = "not connected: " + connect_error();
+      return r;
+    }
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* rep = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(args.size()), argv.data(), lens.data()));
+    if (!rep) {
+      r.err = c_->errstr;
+      return r;
+    }
+    r.ok = true;
+    r.type = rep->type;
+    if (rep->str) r.str.assign(rep->str, rep->len);
+    r.integer = rep->integer;
+    freeReplyObject(rep);
+    return r;
+  }
+  redisContext* raw() { return c_; }
+
+ private:
+  redisContext* c_ = nullptr;
+};
+
+class MockCacheTest : public MockFixture {
+ protected:
+  void SetUp() override { launch("mock-cache"); }
+  // A fresh connection's PING answered PONG.
+  bool healthy() {
+    Redis r(port(), 500ms);
+    Reply p = r.cmd({"PING"});
+    return p.ok && p.type == REDIS_REPLY_STATUS && p.str == "PONG";
+  }
+};
+
+TEST_F(MockCacheTest, ReadyLineNamesTheServiceAndRealPorts) {
+  EXPECT_EQ(mock().ready_line()["service"], "mock-cache");
+  EXPECT_EQ(mock().ready_line()["pid"], mock().pid());
+  EXPECT_GT(port(), 0);
+  EXPECT_GT(mock().control_port(), 0);
+  EXPECT_NE(port(), mock().control_port());
+  EXPECT_EQ(control().raw("GET", "/health").status, 200);
+}
+
+TEST_F(MockCacheTest, ServesTheRedisCommandsClientsUse) {
+  Redis r(port());
+  ASSERT_TRUE(r.connected()) << r.connect_error();
+  EXPECT_EQ(r.cmd({"PING"}).str, "PONG");
+  EXPECT_EQ(r.cmd({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(r.cmd({"GET", "k"}).str, "v");
+  EXPECT_EQ(r.cmd({"GET", "missing"}).type, REDIS_REPLY_NIL);
+  EXPECT_EQ(r.cmd({"EXISTS", "k", "missing"}).integer, 1);
+  EXPECT_EQ(r.cmd({"INCR", "n"}).integer, 1);
+  EXPECT_EQ(r.cmd({"INCR", "n"}).integer, 2);
+  EXPECT_EQ(r.cmd({"INCR", "k"}).type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(r.cmd({"TTL", "k"}).integer, -1);
+  EXPECT_EQ(r.cmd({"TTL", "missing"}).integer, -2);
+  EXPECT_EQ(r.cmd({"EXPIRE", "k", "100"}).integer, 1);
+  long long ttl = r.cmd({"TTL", "k"}).integer;
+  EXPECT_GE(ttl, 99);
+  EXPECT_LE(ttl, 100);
+  EXPECT_EQ(r.cmd({"SET", "short", "x", "PX", "60"}).str, "OK");
+  EXPECT_TRUE(eventually([&] { return r.cmd({"GET", "short"}).type == REDIS_REPLY_NIL; }, 3s));
+  EXPECT_EQ(r.cmd({"SET", "e", "x", "EX", "50"}).str, "OK");
+  EXPECT_GE(r.cmd({"TTL", "e"}).integer, 49);
+  EXPECT_EQ(r.cmd({"DEL", "k", "e", "missing"}).integer, 2);
+  Reply info = r.cmd({"INFO"});
+  EXPECT_NE(info.str.find("redis_version"), std::string::npos);
+  EXPECT_EQ(r.cmd({"FLUSHALL"}).str, "OK");
+  EXPECT_EQ(r.cmd({"GET", "n"}).type, REDIS_REPLY_NIL);
+  EXPECT_EQ(r.cmd({"NOSUCH"}).type, REDIS_REPLY_ERROR);
+}
+
+TEST_F(MockCacheTest, PipelinedCommandsAreAnsweredInOrder) {
+  Redis r(port());
+  ASSERT_TRUE(r.connected());
+  constexpr int kN = 500;
+  for (int i = 0; i < kN; ++i) redisAppendCommand(r.raw(), "SET key%d %d", i, i);
+  for (int i = 0; i < kN; ++i) redisAppendCommand(r.raw(), "GET key%d", i);
+  for (int i = 0; i < 2 * kN; ++i) {
+    void* rep = nullptr;
+    ASSERT_EQ(redisGetReply(r.raw(), &rep), REDIS_OK);
+    auto* reply = static_cast<redisReply*>(rep);
+    if (i >= kN) {
+      EXPECT_EQ(std::string(reply->str, reply->len), std::to_string(i - kN));
+    }
+    freeReplyObject(reply);
+  }
+}
+
+TEST_F(MockCacheTest, LatencyDelaysMatchingCommandsUntilCleared) {
+  Redis r(port(), 5s);
+  r.cmd({"SET", "k", "v"});
+  std::string id = control().must_add({{"type", "latency"}, {"match", "GET"}, {"latency_ms", 300}});
+  auto t0 = Clock::now();
+  EXPECT_EQ(r.cmd({"GET", "k"}).str, "v");
+  double slow = elapsed_ms(t0);
+  EXPECT_GE(slow, 290.0);
+  EXPECT_LT(slow, 2000.0);
+  t0 = Clock::now();
+  EXPECT_EQ(r.cmd({"SET", "k", "w"}).str, "OK");
+  EXPECT_LT(elapsed_ms(t0), 250.0);  // not matched: no delay
+  EXPECT_EQ(control().remove(id).status, 200);
+  t0 = Clock::now();
+  EXPECT_EQ(r.cmd({"GET", "k"}).str, "w");
+  EXPECT_LT(elapsed_ms(t0), 250.0);
+  EXPECT_GE(control().stats()["requests_failed_by_fault"]["latency"], 1);
+}
+
+TEST_F(MockCacheTest, DelayedPipelinedCommandsStillAnswerInOrder) {
+  control().must_add({{"type", "latency"}, {"match", "INCR"}, {"latency_ms", 50}});
+  Redis r(port(), 5s);
+  for (int i = 0; i < 5; ++i) {
+    redisAppendCommand(r.raw(), "INCR n");
+    redisAppendCommand(r.raw(), "PING");
+  }
+  for (int i = 0; i < 10; ++i) {
+    void* rep = nullptr;
+    ASSERT_EQ(redisGetReply(r.raw(), &rep), REDIS_OK) << r.raw()->errstr;
+    auto* reply = static_cast<redisReply*>(rep);
+    if (i % 2 == 0) {
+      EXPECT_EQ(reply->integer, i / 2 + 1);
+    } else {
+      EXPECT_EQ(std::string(reply->str, reply->len), "PONG");
+    }
+    freeReplyObject(reply);
+  }
+}
+
+TEST_F(MockCacheTest, HangMakesTheClientTimeOutThenRecovers) {
+  control().must_add({{"type", "hang"}});
+  Redis r(port(), 300ms);
+  auto t0 = Clock::now();
+  Reply rep = r.cmd({"PING"});
+  EXPECT_FALSE(rep.ok);
+  EXPECT_GE(elapsed_ms(t0), 280.0);  // the client's own timeout fired
+  EXPECT_EQ(control().clear().status, 200);
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, ErrorAnswersWithRespErrUntilCleared) {
+  std::string id = control().must_add({{"type", "error"}, {"match", "G*"}, {"message", "cache on fire"}});
+  Redis r(port());
+  Reply rep = r.cmd({"GET", "k"});
+  ASSERT_TRUE(rep.ok);
+  EXPECT_EQ(rep.type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(rep.str, "ERR cache on fire");
+  EXPECT_EQ(r.cmd({"PING"}).str, "PONG");  // outside the match
+  control().remove(id);
+  EXPECT_EQ(r.cmd({"GET", "k"}).type, REDIS_REPLY_NIL);
+}
+
+TEST_F(MockCacheTest, DisconnectDropsOpenAndNewConnectionsWhileActive) {
+  Redis before(port());
+  ASSERT_EQ(before.cmd({"PING"}).str, "PONG");
+  std::string id = control().must_add({{"type", "disconnect"}, {"reset", true}});
+  Reply dropped = before.cmd({"PING"});
+  EXPECT_FALSE(dropped.ok);
+  EXPECT_FALSE(healthy());  // new connections are dropped too while it is active
+  EXPECT_TRUE(eventually([&] { return control().stats()["connections_dropped"].get<int>() >= 2; }, 2s));
+  control().remove(id);
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, ScopedDisconnectDropsOnlyOnMatchingCommands) {
+  control().must_add({{"type", "disconnect"}, {"match", "GET"}});
+  Redis r(port());
+  EXPECT_EQ(r.cmd({"PING"}).str, "PONG");
+  EXPECT_FALSE(r.cmd({"GET", "k"}).ok);
+}
+
+TEST_F(MockCacheTest, DownRefusesConnectionsThenComesBackOnTheSamePort) {
+  auto t0 = Clock::now();
+  control().must_add({{"type", "down"}, {"duration_ms", 600}});
+  EXPECT_FALSE(can_connect(port()));
+  ASSERT_TRUE(eventually([&] { return can_connect(port()); }, 5s));
+  double up_after = elapsed_ms(t0);
+  EXPECT_GE(up_after, 550.0);
+  EXPECT_LT(up_after, 3000.0);
+  EXPECT_TRUE(healthy());
+  EXPECT_TRUE(control().faults().empty());
+}
+
+TEST_F(MockCacheTest, PartialSendsATruncatedReplyThenCloses) {
+  Redis r(port());
+  std::string big(1000, 'x');
+  r.cmd({"SET", "big", big});
+  std::string id = control().must_add({{"type", "partial"}, {"match", "GET"}, {"fraction", 0.5}});
+  Reply rep = r.cmd({"GET", "big"});
+  EXPECT_FALSE(rep.ok) << "a truncated bulk reply must not parse";
+  control().remove(id);
+  Redis again(port());
+  EXPECT_EQ(again.cmd({"GET", "big"}).str, big);
+}
+
+TEST_F(MockCacheTest, FlapAlternatesDownAndUpThenEndsUp) {
+  control().must_add({{"type", "flap"}, {"period_ms", 150}, {"duration_ms", 1200}});
+  bool saw_down = false, saw_up_after_down = false;
+  auto t0 = Clock::now();
+  while (elapsed_ms(t0) < 1100.0) {
+    bool up = can_connect(port());
+    if (!up) saw_down = true;
+    if (up && saw_down) saw_up_after_down = true;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(saw_down);
+  EXPECT_TRUE(saw_up_after_down);
+  EXPECT_TRUE(eventually([&] { return control().faults().empty() && can_connect(port()); }, 3s));
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, CrashExitsWithTheGivenCode) {
+  control().must_add({{"type", "crash"}, {"exit_code", 7}});
+  auto status = mock().wait_exit(5s);
+  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 7);
+}
+
+TEST_F(MockCacheTest, ExhaustBreaksOldConnectionsUntilTheClientReconnects) {
+  Redis old_conn(port());
+  ASSERT_EQ(old_conn.cmd({"PING"}).str, "PONG");
+  std::string id = control().must_add({{"type", "exhaust"}});
+  Reply broken = old_conn.cmd({"PING"});
+  ASSERT_TRUE(broken.ok);
+  EXPECT_EQ(broken.type, REDIS_REPLY_ERROR);
+  EXPECT_NE(broken.str.find("exhausted"), std::string::npos);
+  EXPECT_TRUE(healthy());  // new connections work
+  control().remove(id);
+  EXPECT_EQ(old_conn.cmd({"PING"}).type, REDIS_REPLY_ERROR);  // still broken: only reconnecting heals
+  Redis reconnected(port());
+  EXPECT_EQ(reconnected.cmd({"PING"}).str, "PONG");
+}
+
+TEST_F(MockCacheTest, ExhaustInHangModeSilencesOldConnections) {
+  Redis old_conn(port(), 300ms);
+  ASSERT_EQ(old_conn.cmd({"PING"}).str, "PONG");
+  control().must_add({{"type", "exhaust"}, {"mode", "hang"}});
+  EXPECT_FALSE(old_conn.cmd({"PING"}).ok);  // timed out
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, RedisCliWorksAgainstIt) {
+  if (access("/usr/bin/redis-cli", X_OK) != 0) GTEST_SKIP() << "redis-cli not installed (package redis-tools)";
+  std::string p = std::to_string(port());
+  CommandResult set = run_command({"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", p, "SET", "greeting", "hi"}, 10s);
+  EXPECT_EQ(set.output, "OK\n");
+  CommandResult get = run_command({"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", p, "GET", "greeting"}, 10s);
+  EXPECT_EQ(get.output, "hi\n");
+}
+
+TEST_F(MockCacheTest, StartDelayAndDurationAreHonoured) {
+  auto t0 = Clock::now();
+  control().must_add({{"type", "error"}, {"start_delay_ms", 300}, {"duration_ms", 400}});
+  Redis r(port());
+  EXPECT_EQ(r.cmd({"PING"}).type, REDIS_REPLY_STATUS);
+  nlohmann::json listed = control().faults();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["state"], "pending");
+  ASSERT_TRUE(eventually([&] { return r.cmd({"PING"}).type == REDIS_REPLY_ERROR; }, 3s));
+  EXPECT_GE(elapsed_ms(t0), 280.0);
+  ASSERT_TRUE(eventually([&] { return r.cmd({"PING"}).type == REDIS_REPLY_STATUS; }, 3s));
+  EXPECT_GE(elapsed_ms(t0), 650.0);
+  EXPECT_TRUE(control().faults().empty());
+}
+
+TEST_F(MockCacheTest, ProbabilityFailsAboutThatShareAndReplaysForTheSameSeed) {
+  auto pattern = [](int p) {
+    std::string bits;
+    Redis r(p);
+    for (int i = 0; i < 200; ++i) bits += r.cmd({"PING"}).type == REDIS_REPLY_ERROR ? '1' : '0';
+    return bits;
+  };
+  nlohmann::json fault = {{"type", "error"}, {"probability", 0.5}};
+  control().must_add(fault);
+  std::string first = pattern(port());
+  auto failures = std::count(first.begin(), first.end(), '1');
+  EXPECT_GT(failures, 60);
+  EXPECT_LT(failures, 140);
+  // A second process with the same --seed makes the same draws.
+  MockProcess twin({mock_binary("mock-cache"), "--seed", "42"});
+  ASSERT_TRUE(twin.ready()) << twin.error();
+  ControlClient(twin.control_port()).must_add(fault);
+  EXPECT_EQ(pattern(twin.port()), first);
+}
+
+TEST_F(MockCacheTest, StatsCountRequestsAndConnections) {
+  control().raw("POST", "/reset");
+  {
+    Redis r(port());
+    r.cmd({"PING"});
+    r.cmd({"PING"});
+    control().must_add({{"type", "error"}, {"match", "GET"}});
+    r.cmd({"GET", "x"});
+    nlohmann::json s = control().stats();
+    EXPECT_EQ(s["requests_received"], 3);
+    EXPECT_EQ(s["requests_served"], 2);
+    EXPECT_EQ(s["requests_failed_by_fault"]["error"], 1);
+    EXPECT_EQ(s["connections_open"], 1);
+    EXPECT_GE(s["connections_accepted"], 1);
+  }
+  EXPECT_TRUE(eventually([&] { return control().stats()["connections_open"] == 0; }, 2s));
+}
+
+TEST_F(MockCacheTest, BadControlRequestsGet400WithAMessageAndNeverACrash) {
+  struct Case {
+    std::string body;
+    std::string expect_in_error;
+  };
+  std::vector<Case> cases = {
+      {"{oops", "JSON"},
+      {R"({"type":"meteor"})", "'type' must be one of"},
+      {R"({"type":"latency"})", "'latency_ms' is required"},
+      {R"({"type":"latency","latency_ms":-1})", "'latency_ms' must be in"},
+      {R"({"type":"error","probability":"high"})", "'probability' must be a number"},
+      {R"({"type":"error","colour":"red"})", "unknown field 'colour'"},
+      {R"({"type":"down","match":"GET"})", "'match' is not supported"},
+      {R"([1,2])", "JSON object"},
+  };
+  for (const auto& c : cases) {
+    HttpResult r = control().raw("POST", "/faults", c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    nlohmann::json j = r.json();
+    ASSERT_TRUE(j.is_object()) << r.body;
+    EXPECT_NE(j.value("error", "").find(c.expect_in_error), std::string::npos) << c.body << " -> " << r.body;
+  }
+  HttpResult huge = control().raw("POST", "/faults", std::string(70 * 1024, ' '));
+  EXPECT_EQ(huge.status, 413);
+  EXPECT_EQ(control().raw("DELETE", "/faults/none").status, 404);
+  EXPECT_EQ(control().raw("GET", "/nope").status, 404);
+  EXPECT_EQ(control().raw("GET", "/health").status, 200);
+  EXPECT_TRUE(control().faults().empty());
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, GarbageFramesCloseOnlyTheirOwnConnection) {
+  Redis good(port());
+  ASSERT_EQ(good.cmd({"PING"}).str, "PONG");
+  for (std::string garbage : {std::string("*99999999999\r\n"), std::string("*1\r\n$999999999\r\n"),
+                              std::string("*1\r\n#3\r\nabc\r\n"), std::string(70 * 1024, 'z')}) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_GT(::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL), 0);
+    timeval tv{3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    EXPECT_EQ(got.rfind("-ERR Protocol error", 0), 0u) << "for garbage starting " << garbage.substr(0, 20);
+    EXPECT_EQ(n, 0) << "the mock must close the connection (not time out)";
+  }
+  EXPECT_EQ(good.cmd({"PING"}).str, "PONG");
+}
+
+TEST(MockProcessContract, ExitsWhenItsParentDies) {
+  nlohmann::json ready = start_with_short_lived_parent({mock_binary("mock-cache")}, 10s);
+  ASSERT_TRUE(ready.contains("pid")) << ready.dump();
+  pid_t pid = ready["pid"].get<pid_t>();
+  bool gone = eventually([&] { return process_gone(pid); }, 5s);
+  if (!gone) kill(pid, SIGKILL);
+  EXPECT_TRUE(gone) << "mock-cache outlived its parent";
+}
+
+TEST(MockProcessContract, BadFlagsExitWithCode2AndSayWhatWasExpected) {
+  CommandResult r = run_command({mock_binary("mock-cache"), "--port", "http"}, 10s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--port must be a port number 0-65535, got 'http'"), std::string::npos) << r.output;
+  r = run_command({mock_binary("mock-db"), "--init-sql", "/nonexistent/init.sql"}, 10s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("cannot read --init-sql file"), std::string::npos) << r.output;
+  r = run_command({mock_binary("mock-rpc"), "--bogus"}, 10s);
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(MockCacheTest, SigtermExitsCleanlyWithinOneSecond) {
+  Redis r(port());
+  ASSERT_EQ(r.cmd({"PING"}).str, "PONG");
+  control().must_add({{"type", "hang"}});
+  Redis hung(port(), 5s);
+  redisAppendCommand(hung.raw(), "PING");
+  void* ignored = nullptr;
+  redisBufferWrite(hung.raw(), nullptr);
+  (void)ignored;
+  auto t0 = Clock::now();
+  mock().send_signal(SIGTERM);
+  auto status = mock().wait_exit(3s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_LT(elapsed_ms(t0), 1000.0);
+  ASSERT_TRUE(WIFEXITED(*status)) << "killed by a signal instead of exiting";
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+}  // namespace
+}  // namespace chaos::mocks::testing
