@@ -1,0 +1,156 @@
+// The HealthMonitor runs registered health checks on their intervals, concurrently, turns their
+// results into a weighted availability and a system state, and heals what is unhealthy: a check that
+// returns UNHEALTHY, throws, or does not answer within its timeout counts as UNHEALTHY and (with
+// auto_heal) triggers its heal function. Heal attempts are bounded per unhealthy episode and backed off;
+// each attempt is a `heal.attempt` event with its outcome. See docs/RESILIENCE.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "environment.h"
+#include "executor.h"
+#include "internal/anchor.h"
+
+namespace chaos::resilience {
+
+enum class HealthStatus : uint8_t { kHealthy, kDegraded, kUnhealthy, kUnknown };
+enum class SystemState : uint8_t { kRunning, kDegraded, kCritical };
+std::string_view to_string(HealthStatus s);
+std::string_view to_string(SystemState s);
+
+struct CheckResult {
+  HealthStatus status = HealthStatus::kUnknown;
+  std::string message;
+  static CheckResult healthy(std::string m = "") { return {HealthStatus::kHealthy, std::move(m)}; }
+  static CheckResult degraded(std::string m) { return {HealthStatus::kDegraded, std::move(m)}; }
+  static CheckResult unhealthy(std::string m) { return {HealthStatus::kUnhealthy, std::move(m)}; }
+};
+
+struct HealResult {
+  bool ok = false;
+  std::string message;
+};
+
+struct HealthCheckConfig {
+  std::string name;  // also the `name` of its events: usually the dependency name
+  std::function<CheckResult()> check;
+  Duration interval = std::chrono::seconds(10);
+  // A result taking >= timeout counts as UNHEALTHY ("timed out"). With a scheduler, the monitor stops
+  // waiting at the timeout; the late result is discarded. Zero disables it.
+  Duration timeout = std::chrono::seconds(2);
+  double weight = 1.0;
+  // A critical check that is UNHEALTHY (or stale) makes the system CRITICAL whatever the availability.
+  bool critical = false;
+  // A result older than this counts as UNKNOWN (stale). Zero: 3 x interval.
+  Duration stale_after = Duration::zero();
+  bool auto_heal = false;
+  std::function<HealResult()> heal;  // thrown exceptions are failed attempts
+  uint32_t max_heal_attempts = 3;    // per unhealthy episode (reset by a HEALTHY result)
+  // Wait before attempt n+1 after attempt n: min(max, initial * multiplier^(n-1)).
+  Duration heal_backoff_initial = std::chrono::seconds(1);
+  double heal_backoff_multiplier = 2.0;
+  Duration heal_backoff_max = std::chrono::seconds(30);
+};
+
+struct HealthMonitorConfig {
+  // availability >= running_threshold -> RUNNING; >= degraded_threshold -> DEGRADED; else CRITICAL.
+  double running_threshold = 0.9;
+  double degraded_threshold = 0.5;
+  // How often start() re-evaluates staleness between results.
+  Duration sweep_interval = std::chrono::seconds(1);
+};
+
+struct CheckSnapshot {
+  std::string name;
+  HealthStatus status = HealthStatus::kUnknown;  // UNKNOWN when never run or stale
+  bool stale = false;
+  bool reported = false;
+  std::string message;
+  Duration latency = Duration::zero();
+  TimePoint last_result{};
+  uint32_t heal_attempts = 0;  // in the current episode
+  bool heal_exhausted = false;
+};
+
+struct HealthSnapshot {
+  SystemState state = SystemState::kRunning;
+  double availability = 1.0;  // weighted, over checks that have reported at least once
+  int score = 100;            // round(100 * availability)
+  std::vector<CheckSnapshot> checks;
+};
+
+class HealthMonitor {
+ public:
+  // `executor` runs checks and heal functions; it must outlive the monitor's running tasks (results
+  // arriving after the monitor is destroyed are dropped safely).
+  HealthMonitor(HealthMonitorConfig config, Environment env, Executor& executor);
+  ~HealthMonitor();
+  HealthMonitor(const HealthMonitor&) = delete;
+  HealthMonitor& operator=(const HealthMonitor&) = delete;
+
+  // Throws std::invalid_argument on an empty or duplicate name or a missing check function.
+  void add_check(HealthCheckConfig check);
+
+  // Runs every check now and then every `interval` (needs Environment::scheduler), plus the stale
+  // sweep. stop() cancels all timers (results in flight are still recorded).
+  void start();
+  void stop();
+
+  // Runs one check / all checks now (skips a check whose previous run is still in flight).
+  void run_check(const std::string& name);
+  void run_all();
+
+  HealthSnapshot snapshot() const;
+
+ private:
+  struct Entry {
+    HealthCheckConfig cfg;
+    bool reported = false;
+    HealthStatus status = HealthStatus::kUnknown;
+    std::string message;
+    Duration latency = Duration::zero();
+    TimePoint last_result{};
+    bool stale_announced = false;
+    bool in_flight = false;
+    uint64_t run_id = 0;
+    TimePoint started{};
+    Scheduler::TaskId timeout_timer = 0;
+    Scheduler::TaskId interval_timer = 0;
+    uint32_t heal_attempts = 0;
+    bool heal_busy = false;  // an attempt is running or scheduled
+    bool heal_exhausted = false;
+    Scheduler::TaskId heal_timer = 0;
+  };
+  struct Out;  // events and follow-up work collected under the lock, done after it
+
+  void finish(const std::string& name, uint64_t run_id, CheckResult r);
+  void heal_done(const std::string& name, uint32_t attempt, HealResult r);
+  void start_heal(const std::string& name, Out& out);
+  void on_unhealthy_locked(Entry& e, Out& out);
+  void recompute_locked(Out& out);
+  void sweep();
+  void schedule_interval(const std::string& name);
+  void flush(Out& out);
+  Duration stale_after(const Entry& e) const;
+  bool is_stale(const Entry& e, TimePoint now) const;
+  Duration heal_backoff(const Entry& e, uint32_t attempt) const;
+
+  const HealthMonitorConfig config_;
+  const Environment env_;
+  Executor& executor_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+  SystemState state_ = SystemState::kRunning;
+  bool started_ = false;
+  Scheduler::TaskId sweep_timer_ = 0;
+  internal::Anchor<HealthMonitor> anchor_{this};
+};
+
+}  // namespace chaos::resilience

@@ -1,0 +1,335 @@
+// Health aggregation, stale detection, and healing triggered by UNHEALTHY, by a throw and by a timeout,
+// with bounded, backed-off attempts.
+#include "resilience/health_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "test_env.h"
+
+namespace chaos::resilience {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TestEnv;
+
+HealthCheckConfig check(std::string name, std::function<CheckResult()> fn) {
+  HealthCheckConfig c;
+  c.name = std::move(name);
+  c.check = std::move(fn);
+  c.interval = 1s;
+  c.timeout = 500ms;
+  return c;
+}
+
+struct Monitor : TestEnv {
+  InlineExecutor inline_exec;
+  HealthMonitor mon{HealthMonitorConfig{}, env(), inline_exec};
+};
+
+TEST(HealthMonitorTest, HealthyChecksGiveRunningAndFullScore) {
+  Monitor t;
+  t.mon.add_check(check("db", [] { return CheckResult::healthy("ok"); }));
+  t.mon.add_check(check("cache", [] { return CheckResult::healthy("pong"); }));
+  t.mon.run_all();
+  auto s = t.mon.snapshot();
+  EXPECT_EQ(s.state, SystemState::kRunning);
+  EXPECT_EQ(s.score, 100);
+  auto ev = t.recorder->of_type("health.check");
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].name, "cache");
+  EXPECT_EQ(ev[0].fields["check"], "cache");
+  EXPECT_EQ(ev[0].fields["status"], "HEALTHY");
+  EXPECT_EQ(ev[0].fields["message"], "pong");
+  EXPECT_EQ(ev[0].fields["latency_ms"], 0.0);
+  EXPECT_EQ(t.recorder->count("health.state"), 0u);  // it never left RUNNING
+}
+
+TEST(HealthMonitorTest, WeightedAvailabilityMapsToStatesWithInclusiveThresholds) {
+  Monitor t;
+  HealthStatus a = HealthStatus::kHealthy, b = HealthStatus::kHealthy, c = HealthStatus::kHealthy;
+  auto add = [&](const char* n, HealthStatus* st, double w) {
+    auto cfg = check(n, [st] { return CheckResult{*st, ""}; });
+    cfg.weight = w;
+    t.mon.add_check(cfg);
+  };
+  add("a", &a, 6);
+  add("b", &b, 3);
+  add("c", &c, 1);
+  c = HealthStatus::kUnhealthy;  // 9 of 10 = 0.9: still RUNNING (>=)
+  t.mon.run_all();
+  EXPECT_EQ(t.mon.snapshot().state, SystemState::kRunning);
+  EXPECT_EQ(t.mon.snapshot().score, 90);
+  b = HealthStatus::kDegraded;  // (6 + 1.5) / 10 = 0.75
+  t.mon.run_all();
+  auto s = t.mon.snapshot();
+  EXPECT_EQ(s.state, SystemState::kDegraded);
+  EXPECT_DOUBLE_EQ(s.availability, 0.75);
+  a = HealthStatus::kUnhealthy;  // 1.5 / 10
+  t.mon.run_all();
+  EXPECT_EQ(t.mon.snapshot().state, SystemState::kCritical);
+  auto ev = t.recorder->of_type("health.state");
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].fields["previous"], "RUNNING");
+  EXPECT_EQ(ev[0].fields["state"], "DEGRADED");
+  EXPECT_EQ(ev[0].fields["score"], 75);
+  EXPECT_EQ(ev[1].fields["state"], "CRITICAL");
+  EXPECT_EQ(ev[1].fields["score"], 15);
+  EXPECT_DOUBLE_EQ(ev[1].fields["availability"].get<double>(), 0.15);
+}
+
+TEST(HealthMonitorTest, CriticalCheckDownMakesTheSystemCritical) {
+  Monitor t;
+  auto db = check("db", [] { return CheckResult::unhealthy("refused"); });
+  db.critical = true;
+  db.weight = 1;
+  auto other = check("cache", [] { return CheckResult::healthy(); });
+  other.weight = 100;
+  t.mon.add_check(db);
+  t.mon.add_check(other);
+  t.mon.run_all();
+  auto s = t.mon.snapshot();
+  EXPECT_GT(s.availability, 0.9);
+  EXPECT_EQ(s.state, SystemState::kCritical);
+}
+
+TEST(HealthMonitorTest, UnhealthyResultTriggersHealingAndARecheck) {
+  Monitor t;
+  bool broken = true;
+  int heals = 0;
+  auto cfg = check("db", [&] { return broken ? CheckResult::unhealthy("refused") : CheckResult::healthy("ok"); });
+  cfg.auto_heal = true;
+  cfg.heal = [&] {
+    ++heals;
+    broken = false;
+    return HealResult{true, "reconnected"};
+  };
+  t.mon.add_check(cfg);
+  t.mon.run_check("db");
+  EXPECT_EQ(heals, 1);
+  auto at = t.recorder->of_type("heal.attempt");
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(at[0].fields["check"], "db");
+  EXPECT_EQ(at[0].fields["attempt"], 1);
+  EXPECT_EQ(at[0].fields["outcome"], "success");
+  EXPECT_EQ(at[0].fields["message"], "reconnected");
+  EXPECT_FALSE(at[0].fields.contains("next_delay_ms"));
+  auto checks = t.recorder->of_type("health.check");
+  ASSERT_EQ(checks.size(), 2u);  // the failing run, then the confirming re-check
+  EXPECT_EQ(checks[1].fields["status"], "HEALTHY");
+  EXPECT_EQ(t.mon.snapshot().checks[0].heal_attempts, 0u);  // episode over
+}
+
+TEST(HealthMonitorTest, ThrowingCheckCountsAsUnhealthyAndTriggersHealing) {
+  Monitor t;
+  int heals = 0;
+  auto cfg = check("db", []() -> CheckResult { throw std::runtime_error("driver exploded"); });
+  cfg.auto_heal = true;
+  cfg.max_heal_attempts = 1;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{false, "still down"};
+  };
+  t.mon.add_check(cfg);
+  t.mon.run_check("db");
+  auto c = t.recorder->of_type("health.check").at(0);
+  EXPECT_EQ(c.fields["status"], "UNHEALTHY");
+  EXPECT_EQ(c.fields["message"], "check threw: driver exploded");
+  EXPECT_EQ(heals, 1);
+}
+
+TEST(HealthMonitorTest, SlowCheckCountsAsTimedOutAndTriggersHealing) {
+  Monitor t;
+  int heals = 0;
+  auto cfg = check("db", [&] {
+    t.clock.advance(600ms);  // the check takes longer than its 500 ms timeout
+    return CheckResult::healthy("eventually");
+  });
+  cfg.auto_heal = true;
+  cfg.max_heal_attempts = 1;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{false, "no"};
+  };
+  t.mon.add_check(cfg);
+  t.mon.run_check("db");
+  auto c = t.recorder->of_type("health.check").at(0);
+  EXPECT_EQ(c.fields["status"], "UNHEALTHY");
+  EXPECT_EQ(c.fields["message"], "timed out: took 600 ms >= 500 ms");
+  EXPECT_EQ(c.fields["latency_ms"], 600.0);
+  EXPECT_EQ(heals, 1);
+}
+
+// A check that hangs on a worker thread: the timer declares it timed out, healing starts, and its
+// late answer is dropped.
+TEST(HealthMonitorTest, HangingCheckIsTimedOutByTheTimerAndItsLateAnswerDropped) {
+  TestEnv t;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false, started = false;
+  std::atomic<int> heals{0};
+  {
+    ThreadPoolExecutor pool(2);
+    HealthMonitor mon(HealthMonitorConfig{}, t.env(), pool);
+    auto cfg = check("db", [&] {
+      std::unique_lock<std::mutex> lock(mu);
+      started = true;
+      cv.notify_all();
+      cv.wait_for(lock, 30s, [&] { return release; });
+      return CheckResult::healthy("late");
+    });
+    cfg.auto_heal = true;
+    cfg.max_heal_attempts = 1;
+    cfg.heal = [&] {
+      ++heals;
+      return HealResult{false, "no"};
+    };
+    mon.add_check(cfg);
+    mon.run_check("db");
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return started; })) << "check never started";
+    }
+    t.scheduler.advance(500ms);
+    auto snap = mon.snapshot();
+    EXPECT_EQ(snap.checks[0].status, HealthStatus::kUnhealthy);
+    EXPECT_EQ(snap.checks[0].message, "timed out after 500 ms");
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+  }  // the pool drains: the late answer arrives and must be dropped
+  EXPECT_EQ(heals.load(), 1);
+  auto checks = t.recorder->of_type("health.check");
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0].fields["status"], "UNHEALTHY");
+}
+
+TEST(HealthMonitorTest, HealAttemptsAreBoundedAndBackedOff) {
+  Monitor t;
+  bool healthy = false;
+  int heals = 0;
+  auto cfg = check("db", [&] { return healthy ? CheckResult::healthy() : CheckResult::unhealthy("down"); });
+  cfg.auto_heal = true;
+  cfg.max_heal_attempts = 3;
+  cfg.heal_backoff_initial = 1s;
+  cfg.heal_backoff_multiplier = 2;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{false, "restart failed"};
+  };
+  t.mon.add_check(cfg);
+  t.mon.run_check("db");
+  EXPECT_EQ(heals, 1);
+  t.scheduler.advance(999ms);
+  EXPECT_EQ(heals, 1);
+  t.scheduler.advance(1ms);
+  EXPECT_EQ(heals, 2);
+  t.scheduler.advance(1999ms);
+  EXPECT_EQ(heals, 2);
+  t.scheduler.advance(1ms);
+  EXPECT_EQ(heals, 3);
+  t.scheduler.advance(1h);
+  t.mon.run_check("db");
+  EXPECT_EQ(heals, 3);  // bounded
+  auto at = t.recorder->of_type("heal.attempt");
+  ASSERT_EQ(at.size(), 3u);
+  EXPECT_EQ(at[0].fields["next_delay_ms"], 1000.0);
+  EXPECT_EQ(at[1].fields["next_delay_ms"], 2000.0);
+  EXPECT_FALSE(at[2].fields.contains("next_delay_ms"));
+  EXPECT_EQ(at[1].ts_us - at[0].ts_us, 1'000'000);
+  auto ex = t.recorder->of_type("heal.exhausted");
+  ASSERT_EQ(ex.size(), 1u);
+  EXPECT_EQ(ex[0].fields["attempts"], 3);
+  EXPECT_TRUE(t.mon.snapshot().checks[0].heal_exhausted);
+  // Recovery ends the episode; the next outage gets a fresh budget.
+  healthy = true;
+  t.mon.run_check("db");
+  healthy = false;
+  t.mon.run_check("db");
+  EXPECT_EQ(heals, 4);
+}
+
+TEST(HealthMonitorTest, ChecksRunOnTheirIntervalOnceStarted) {
+  Monitor t;
+  int runs = 0;
+  auto cfg = check("db", [&] {
+    ++runs;
+    return CheckResult::healthy();
+  });
+  cfg.interval = 2s;
+  t.mon.add_check(cfg);
+  t.mon.start();
+  t.scheduler.run_due();
+  EXPECT_EQ(runs, 1);
+  t.scheduler.advance(5s);
+  EXPECT_EQ(runs, 3);  // t = 0, 2, 4
+  t.mon.stop();
+  t.scheduler.advance(10s);
+  EXPECT_EQ(runs, 3);
+}
+
+TEST(HealthMonitorTest, CheckWithoutRecentResultTurnsStaleAndUnknown) {
+  Monitor t;
+  auto cfg = check("db", [] { return CheckResult::healthy(); });
+  cfg.interval = 1h;  // will not run again soon
+  cfg.stale_after = 2s;
+  cfg.critical = true;
+  t.mon.add_check(cfg);
+  t.mon.start();
+  t.scheduler.run_due();
+  EXPECT_EQ(t.mon.snapshot().checks[0].status, HealthStatus::kHealthy);
+  t.scheduler.advance(2s);  // exactly 2 s old: not yet stale (stale means older than)
+  EXPECT_FALSE(t.mon.snapshot().checks[0].stale);
+  t.scheduler.advance(1s);
+  auto s = t.mon.snapshot();
+  EXPECT_TRUE(s.checks[0].stale);
+  EXPECT_EQ(s.checks[0].status, HealthStatus::kUnknown);
+  EXPECT_EQ(s.state, SystemState::kCritical);
+  auto ev = t.recorder->of_type("health.check");
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1].fields["status"], "UNKNOWN");
+  EXPECT_EQ(t.recorder->of_type("health.state").at(0).fields["state"], "CRITICAL");
+}
+
+TEST(HealthMonitorTest, ChecksRunConcurrently) {
+  TestEnv t;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  // Each check waits until both are running: with sequential execution the first would time out.
+  auto rendezvous = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    ++arrived;
+    cv.notify_all();
+    bool both = cv.wait_for(lock, 10s, [&] { return arrived >= 2; });
+    return both ? CheckResult::healthy("met") : CheckResult::unhealthy("ran alone");
+  };
+  ThreadPoolExecutor pool(2);
+  HealthMonitor mon(HealthMonitorConfig{}, t.env(), pool);
+  mon.add_check(check("a", rendezvous));
+  mon.add_check(check("b", rendezvous));
+  mon.run_all();
+  const auto limit = std::chrono::steady_clock::now() + 20s;
+  while (t.recorder->count("health.check") < 2 && std::chrono::steady_clock::now() < limit)
+    std::this_thread::sleep_for(1ms);
+  auto s = mon.snapshot();
+  EXPECT_EQ(s.checks[0].message, "met");
+  EXPECT_EQ(s.checks[1].message, "met");
+}
+
+TEST(HealthMonitorTest, RejectsDuplicateAndEmptyChecks) {
+  Monitor t;
+  t.mon.add_check(check("db", [] { return CheckResult::healthy(); }));
+  EXPECT_THROW(t.mon.add_check(check("db", [] { return CheckResult::healthy(); })), std::invalid_argument);
+  EXPECT_THROW(t.mon.add_check(check("", [] { return CheckResult::healthy(); })), std::invalid_argument);
+  EXPECT_THROW(t.mon.run_check("nope"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace chaos::resilience
