@@ -1,0 +1,97 @@
+// The gateway's whole configuration as plain data, validated once at start (argv + the optional
+// --config JSON file). Nothing downstream re-checks raw JSON: an unknown key or a wrong type is an
+// error here, with the JSON path, and the process exits 2 before opening any socket.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "resilience/bulkhead.h"
+#include "resilience/circuit_breaker.h"
+#include "resilience/retry.h"
+
+namespace chaos::gateway {
+
+// Thrown for bad argv or configuration; main() prints it and exits 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct DependencySettings {
+  resilience::CircuitBreakerConfig breaker;
+  resilience::RetryConfig retry;  // max_attempts counts the first call
+  std::chrono::milliseconds timeout{200};          // one attempt (read/write of one command)
+  std::chrono::milliseconds connect_timeout{200};  // opening one connection
+  std::chrono::milliseconds overall_timeout{450};  // the whole guarded call, retries included
+  resilience::BulkheadConfig bulkhead;
+  uint32_t pool_size = 0;  // 0: bulkhead.max_concurrent + 1 (one spare for the health check)
+  uint32_t effective_pool_size() const { return pool_size ? pool_size : bulkhead.max_concurrent + 1; }
+};
+
+struct HealSettings {
+  bool enabled = true;
+  // Per unhealthy episode. The library's HealthMonitor stops healing after the last one until the
+  // check is HEALTHY again, and broken cache/db connections are only replaced by healing: the default
+  // covers about a minute of outage with the backoff below.
+  uint32_t max_attempts = 60;
+  std::chrono::milliseconds backoff{100};
+  double multiplier = 2.0;
+  std::chrono::milliseconds max_backoff{1000};
+};
+
+struct HealthSettings {
+  std::chrono::milliseconds interval{100};
+  std::chrono::milliseconds timeout{200};
+  // A component whose last result is older than this is reported UNKNOWN (0: 3 * interval).
+  std::chrono::milliseconds stale_after{0};
+  double running_threshold = 0.9;   // availability >= this: RUNNING
+  double degraded_threshold = 0.5;  // availability >= this: DEGRADED, below: CRITICAL
+  HealSettings heal;
+};
+
+struct GatewayConfig {
+  DependencySettings cache;
+  DependencySettings db;
+  DependencySettings rpc;
+  HealthSettings health;
+  std::chrono::milliseconds request_timeout{800};  // budget of one /item request, all dependencies
+  uint32_t server_threads = 32;
+};
+
+// Defaults tuned for fast scenarios (breaker: window 10, minimum 5 calls, 50 %, 1 s open, 2 trials).
+GatewayConfig default_config();
+
+// Applies a --config document on top of `base`. Throws ConfigError naming the JSON path of the first
+// problem (unknown key, wrong type, out-of-range value).
+void apply_config(const nlohmann::json& doc, GatewayConfig& base);
+
+struct Endpoint {
+  std::string host;
+  int port = 0;
+  std::string text() const { return host + ":" + std::to_string(port); }
+};
+
+struct Options {
+  int port = 0;
+  std::optional<Endpoint> cache;
+  std::optional<Endpoint> db;
+  std::optional<Endpoint> rpc;
+  std::string config_file;
+  uint64_t seed = 1;
+  GatewayConfig config = default_config();
+};
+
+// argv -> Options, reading and applying --config. Throws ConfigError.
+Options parse_options(const std::vector<std::string>& args);
+Endpoint parse_endpoint(const std::string& flag, const std::string& text);
+
+std::string usage();
+
+}  // namespace chaos::gateway

@@ -1,0 +1,43 @@
+// The wrapper's non-template half: the Guard's configuration, the single-attempt path and the
+// mapping from a client's timeout message to the limit that fired.
+#include "gateway/guard.h"
+
+namespace chaos::gateway {
+
+namespace {
+resilience::GuardConfig guard_config(const DependencySettings& s) {
+  resilience::GuardConfig g;
+  g.breaker = s.breaker;
+  g.retry = s.retry;
+  g.bulkhead = s.bulkhead;
+  g.timeouts = resilience::TimeoutConfig{s.connect_timeout, s.timeout, s.timeout, s.overall_timeout};
+  return g;
+}
+}  // namespace
+
+DependencyGuard::DependencyGuard(std::string name, const DependencySettings& settings, resilience::Environment env)
+    : settings_(settings),
+      env_(env),
+      timeouts_{settings.connect_timeout, settings.timeout, settings.timeout, settings.overall_timeout},
+      guard_(std::move(name), guard_config(settings), env) {
+  // The request flow serves fallbacks itself (per item); the Guard's chain must stay silent.
+  guard_.fallback().with_predicate([](const resilience::Error&) { return false; });
+}
+
+resilience::TimeoutOp DependencyGuard::timeout_op(const resilience::Error& e) {
+  std::string_view m = e.message;
+  if (m.rfind("connect timeout", 0) == 0) return resilience::TimeoutOp::kConnect;
+  if (m.rfind("write timeout", 0) == 0) return resilience::TimeoutOp::kWrite;
+  return resilience::TimeoutOp::kRead;
+}
+
+resilience::Result<resilience::Unit> DependencyGuard::single_attempt(
+    const resilience::Deadline& parent,
+    const std::function<resilience::Result<resilience::Unit>(const resilience::CallContext&)>& op) {
+  const resilience::Deadline overall = parent.child(settings_.overall_timeout);
+  if (overall.expired()) return resilience::Error::timeout("deadline: no time left for " + name());
+  resilience::CallContext ctx(overall, 1, timeouts_, env_, name(), env_.clock->now());
+  return breaker().execute([&] { return bulkhead().execute([&] { return op(ctx); }); });
+}
+
+}  // namespace chaos::gateway

@@ -1,0 +1,286 @@
+// A fixed-size pool of connections to one dependency, with an explicit "broken" state.
+//
+// Why not simply reconnect on failure: the mocks' `exhaust` fault (and real connection-level damage)
+// leaves already-open connections broken while new ones work. If ordinary requests quietly replaced
+// a failed connection, the damage would be cured before the health monitor ever saw it and auto-heal
+// would be untestable. So the policy is:
+//   - a connection that fails at the transport level (I/O error, timeout, EOF) is marked BROKEN;
+//   - while any slot is BROKEN, requests never open new connections: a request that draws a broken
+//     slot fails fast with NETWORK ("awaiting heal");
+//   - only reset() (the heal action: reconnect / reset pool / restart client) clears broken slots.
+// Which failures break a connection is the client's decision: a request calls Lease::mark_broken, and
+// the pool's BreakPolicy decides for failed health-check probes.
+// Slots that never connected (EMPTY) are opened lazily by requests only while nothing is broken.
+//
+//   acquire() --> idle READY slot --------------------------> Lease (use, then release / mark_broken)
+//            \--> no READY, nothing broken: EMPTY slot ------> connect -> Lease | slot BROKEN + error
+//            \--> a BROKEN slot idle ------------------------> NETWORK error (fail fast)
+//            \--> all busy --------------------------------> wait until the deadline -> TIMEOUT
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "resilience/deadline.h"
+#include "resilience/error.h"
+
+namespace chaos::gateway {
+
+struct PoolStats {
+  size_t size = 0;
+  size_t ready = 0;
+  size_t busy = 0;
+  size_t broken = 0;
+  size_t empty = 0;
+  uint64_t connects = 0;
+  uint64_t connect_failures = 0;
+  uint64_t resets = 0;
+  std::string last_error;  // why the most recent slot broke
+};
+
+template <class Conn>
+class ConnectionPool {
+ public:
+  using Factory = std::function<resilience::Result<std::unique_ptr<Conn>>(const resilience::Deadline&)>;
+  using Probe = std::function<resilience::Result<resilience::Unit>(Conn&, const resilience::Deadline&)>;
+
+  // Which failed health-check probes break the probed connection (default: every failure; the probe
+  // is a trivial command, so a connection that cannot answer it is not trusted until reconnected).
+  using BreakPolicy = std::function<bool(const resilience::Error&)>;
+
+  ConnectionPool(std::string name, size_t size, Factory factory, BreakPolicy probe_breaks = nullptr)
+      : name_(std::move(name)),
+        factory_(std::move(factory)),
+        probe_breaks_(probe_breaks ? std::move(probe_breaks) : [](const resilience::Error&) { return true; }),
+        slots_(size == 0 ? 1 : size) {}
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(ConnectionPool* pool, size_t slot, uint64_t generation) : pool_(pool), slot_(slot), gen_(generation) {}
+    Lease(Lease&& o) noexcept { *this = std::move(o); }
+    Lease& operator=(Lease&& o) noexcept {
+      if (this != &o) {
+        release();
+        pool_ = std::exchange(o.pool_, nullptr);
+        slot_ = o.slot_;
+        gen_ = o.gen_;
+        broken_ = std::move(o.broken_);
+      }
+      return *this;
+    }
+    ~Lease() { release(); }
+    Conn& operator*() const { return *pool_->slots_[slot_].conn; }
+    Conn* operator->() const { return pool_->slots_[slot_].conn.get(); }
+    // The connection failed at the transport level: it stays broken until the pool is reset.
+    void mark_broken(const resilience::Error& e) { broken_ = resilience::describe(e); }
+    void release() {
+      if (pool_) std::exchange(pool_, nullptr)->give_back(slot_, gen_, std::move(broken_));
+    }
+
+   private:
+    ConnectionPool* pool_ = nullptr;
+    size_t slot_ = 0;
+    uint64_t gen_ = 0;
+    std::string broken_;
+  };
+
+  resilience::Result<Lease> acquire(const resilience::Deadline& deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (!slots_[i].busy && slots_[i].state == State::kReady) {
+          slots_[i].busy = true;
+          return Lease(this, i, generation_);
+        }
+      }
+      if (broken_count_locked() == 0) {
+        for (size_t i = 0; i < slots_.size(); ++i) {
+          if (!slots_[i].busy && slots_[i].state == State::kEmpty) return connect_slot(lock, i, deadline);
+        }
+      } else {
+        for (const auto& s : slots_) {
+          if (!s.busy && s.state == State::kBroken) {
+            return resilience::Error::network(
+                name_ + ": connection broken (" + s.error + "); not reconnecting until the health monitor heals it",
+                false);
+          }
+        }
+      }
+      if (deadline.expired()) return resilience::Error::timeout("read timeout: no free " + name_ + " connection");
+      auto remaining = deadline.remaining();
+      if (deadline.is_infinite()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_for(lock, remaining);
+      }
+    }
+  }
+
+  // Runs `probe` on every idle READY connection (marking failures broken); when there is none and
+  // nothing is broken, acquires one (possibly connecting) and probes it. Returns a description of a
+  // healthy pool, or the error that makes it unhealthy.
+  resilience::Result<std::string> check(const Probe& probe, const resilience::Deadline& deadline) {
+    std::vector<Lease> leases;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (!slots_[i].busy && slots_[i].state == State::kReady) {
+          slots_[i].busy = true;
+          leases.emplace_back(this, i, generation_);
+        }
+      }
+    }
+    if (leases.empty()) {
+      auto l = acquire(deadline);
+      if (!l.ok()) return l.error();
+      leases.push_back(std::move(l.value()));
+    }
+    std::optional<resilience::Error> first;
+    for (auto& l : leases) {
+      auto r = probe(*l, deadline);
+      if (!r.ok()) {
+        if (!first) first = r.error();
+        if (probe_breaks_(r.error())) l.mark_broken(r.error());
+      }
+      l.release();
+    }
+    PoolStats st = stats();
+    if (first) return *first;
+    if (st.broken > 0) {
+      return resilience::Error::network(std::to_string(st.broken) + " of " + std::to_string(st.size) +
+                                        " connections broken: " + st.last_error, false);
+    }
+    return std::to_string(leases.size()) + " connection(s) answered, " + std::to_string(st.ready + st.busy) +
+           " open";
+  }
+
+  // The heal action: drops every connection (busy ones when they come back), forgets broken state,
+  // then opens one connection and probes it so the caller learns whether the dependency is back.
+  resilience::Result<std::string> reset(const Probe& probe, const resilience::Deadline& deadline) {
+    std::vector<std::unique_ptr<Conn>> doomed;
+    size_t dropped = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++generation_;
+      ++resets_;
+      for (auto& s : slots_) {
+        if (s.busy) continue;
+        if (s.state != State::kEmpty) ++dropped;
+        doomed.push_back(std::move(s.conn));
+        s.state = State::kEmpty;
+        s.error.clear();
+      }
+    }
+    cv_.notify_all();
+    doomed.clear();  // closes sockets outside the lock
+    auto l = acquire(deadline);
+    if (!l.ok()) return l.error();
+    auto r = probe(*l.value(), deadline);
+    if (!r.ok()) {
+      if (probe_breaks_(r.error())) l.value().mark_broken(r.error());
+      return r.error();
+    }
+    return "reset " + std::to_string(dropped) + " connection(s), reconnected";
+  }
+
+  PoolStats stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    PoolStats st;
+    st.size = slots_.size();
+    for (const auto& s : slots_) {
+      if (s.busy) ++st.busy;
+      else if (s.state == State::kReady) ++st.ready;
+      else if (s.state == State::kBroken) ++st.broken;
+      else ++st.empty;
+    }
+    st.connects = connects_;
+    st.connect_failures = connect_failures_;
+    st.resets = resets_;
+    st.last_error = last_error_;
+    return st;
+  }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  enum class State { kEmpty, kReady, kBroken };
+  struct Slot {
+    State state = State::kEmpty;
+    bool busy = false;
+    std::unique_ptr<Conn> conn;
+    std::string error;
+  };
+
+  size_t broken_count_locked() const {
+    size_t n = 0;
+    for (const auto& s : slots_) n += (!s.busy && s.state == State::kBroken) ? 1 : 0;
+    return n;
+  }
+
+  resilience::Result<Lease> connect_slot(std::unique_lock<std::mutex>& lock, size_t i,
+                                         const resilience::Deadline& deadline) {
+    slots_[i].busy = true;
+    uint64_t gen = generation_;
+    lock.unlock();
+    auto c = factory_(deadline);
+    lock.lock();
+    if (c.ok()) {
+      ++connects_;
+      slots_[i].conn = std::move(c.value());
+      slots_[i].state = State::kReady;
+      return Lease(this, i, gen);
+    }
+    ++connect_failures_;
+    slots_[i].busy = false;
+    slots_[i].state = State::kBroken;
+    slots_[i].error = resilience::describe(c.error());
+    last_error_ = slots_[i].error;
+    lock.unlock();
+    cv_.notify_all();
+    return c.error();
+  }
+
+  void give_back(size_t i, uint64_t gen, std::string broken) {
+    std::unique_ptr<Conn> doomed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Slot& s = slots_[i];
+      s.busy = false;
+      if (gen != generation_) {
+        // Leased before a reset: the reset already decided this connection's fate.
+        doomed = std::move(s.conn);
+        s.state = State::kEmpty;
+        s.error.clear();
+      } else if (!broken.empty()) {
+        doomed = std::move(s.conn);
+        s.state = State::kBroken;
+        s.error = broken;
+        last_error_ = std::move(broken);
+      }
+    }
+    cv_.notify_all();
+  }
+
+  const std::string name_;
+  const Factory factory_;
+  const BreakPolicy probe_breaks_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Slot> slots_;
+  uint64_t generation_ = 0;
+  uint64_t connects_ = 0;
+  uint64_t connect_failures_ = 0;
+  uint64_t resets_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace chaos::gateway

@@ -1,0 +1,163 @@
+// The connection pool's reconnect policy: broken connections stay broken (requests fail fast and
+// open nothing new) until reset(), which is what makes auto-heal observable.
+#include <gtest/gtest.h>
+
+#include "gateway/pool.h"
+
+namespace chaos::gateway {
+namespace {
+
+using resilience::Deadline;
+using resilience::Error;
+using resilience::Result;
+using resilience::Unit;
+
+struct Conn {
+  int id;
+  bool ok = true;
+};
+
+struct PoolHarness {
+  ManualClock clock;
+  int next_id = 1;
+  bool refuse = false;
+  ConnectionPool<Conn> pool{"db", 2, [this](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+                              if (refuse) return Error::network("refused", false);
+                              return std::make_unique<Conn>(Conn{next_id++});
+                            }};
+  ConnectionPool<Conn>::Probe probe = [](Conn& c, const Deadline&) -> Result<Unit> {
+    if (!c.ok) return Error::server("exhausted");
+    return Unit{};
+  };
+  Deadline soon() { return Deadline::after(clock, std::chrono::milliseconds(100)); }
+};
+
+TEST(ConnectionPool, ReusesAnIdleConnection) {
+  PoolHarness h;
+  int first;
+  {
+    auto l = h.pool.acquire(h.soon());
+    ASSERT_TRUE(l.ok());
+    first = l.value()->id;
+  }
+  auto l = h.pool.acquire(h.soon());
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l.value()->id, first);
+  EXPECT_EQ(h.pool.stats().connects, 1u);
+}
+
+TEST(ConnectionPool, ABrokenConnectionIsNotReplacedByRequests) {
+  PoolHarness h;
+  {
+    auto l = h.pool.acquire(h.soon());
+    ASSERT_TRUE(l.ok());
+    l.value().mark_broken(Error::timeout("read timeout after 200 ms"));
+  }
+  // The second slot is still empty, but nothing new is opened while a connection is broken.
+  auto l = h.pool.acquire(h.soon());
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().category, resilience::ErrorCategory::kNetwork);
+  EXPECT_FALSE(l.error().maybe_delivered);
+  EXPECT_NE(l.error().message.find("read timeout after 200 ms"), std::string::npos);
+  EXPECT_EQ(h.pool.stats().connects, 1u);
+  EXPECT_EQ(h.pool.stats().broken, 1u);
+}
+
+TEST(ConnectionPool, ResetReconnectsAndCuresBrokenConnections) {
+  PoolHarness h;
+  {
+    auto l = h.pool.acquire(h.soon());
+    l.value().mark_broken(Error::network("EOF"));
+  }
+  auto r = h.pool.reset(h.probe, h.soon());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(h.pool.stats().broken, 0u);
+  auto l = h.pool.acquire(h.soon());
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l.value()->id, 2);
+}
+
+TEST(ConnectionPool, CheckProbesIdleConnectionsAndReportsTheBrokenOnes) {
+  PoolHarness h;
+  {
+    auto a = h.pool.acquire(h.soon());
+    auto b = h.pool.acquire(h.soon());
+    ASSERT_TRUE(a.ok() && b.ok());
+    b.value()->ok = false;  // e.g. the server's `exhaust`: open connections answer errors
+  }
+  auto r = h.pool.check(h.probe, h.soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "exhausted");
+  // A connection that cannot answer the probe is not trusted again until the pool is reset; the
+  // healthy one keeps serving.
+  EXPECT_EQ(h.pool.stats().broken, 1u);
+  {
+    auto l = h.pool.acquire(h.soon());
+    ASSERT_TRUE(l.ok());
+    EXPECT_TRUE(l.value()->ok);
+  }
+  EXPECT_TRUE(h.pool.reset(h.probe, h.soon()).ok());
+  auto again = h.pool.check(h.probe, h.soon());
+  EXPECT_TRUE(again.ok());
+}
+
+TEST(ConnectionPool, AProbeTimeoutMarksTheConnectionBroken) {
+  PoolHarness h;
+  { auto a = h.pool.acquire(h.soon()); }
+  auto r = h.pool.check([](Conn&, const Deadline&) -> Result<Unit> { return Error::timeout("read timeout"); }, h.soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(h.pool.stats().broken, 1u);
+  EXPECT_FALSE(h.pool.acquire(h.soon()).ok());
+}
+
+TEST(ConnectionPool, ABreakPolicyDecidesWhichProbeFailuresBreak) {
+  ManualClock clock;
+  ConnectionPool<Conn> pool(
+      "rpc", 1, [](const Deadline&) -> Result<std::unique_ptr<Conn>> { return std::make_unique<Conn>(Conn{1}); },
+      [](const Error& e) { return e.category == resilience::ErrorCategory::kNetwork; });
+  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  auto r = pool.check([](Conn&, const Deadline&) -> Result<Unit> { return Error::server("HTTP 503"); }, soon);
+  ASSERT_FALSE(r.ok()) << "the failure is still reported, so the monitor heals";
+  EXPECT_EQ(pool.stats().broken, 0u);
+  EXPECT_TRUE(pool.acquire(soon).ok());
+  r = pool.check([](Conn&, const Deadline&) -> Result<Unit> { return Error::network("refused", false); }, soon);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(pool.stats().broken, 1u);
+}
+
+TEST(ConnectionPool, AFailedConnectIsBrokenUntilReset) {
+  PoolHarness h;
+  h.refuse = true;
+  auto l = h.pool.acquire(h.soon());
+  ASSERT_FALSE(l.ok());
+  h.refuse = false;
+  EXPECT_FALSE(h.pool.acquire(h.soon()).ok()) << "requests must not reconnect on their own";
+  auto r = h.pool.reset(h.probe, h.soon());
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(h.pool.acquire(h.soon()).ok());
+}
+
+TEST(ConnectionPool, AConnectionLeasedAcrossAResetIsDroppedWhenReturned) {
+  PoolHarness h;
+  auto l = h.pool.acquire(h.soon());
+  ASSERT_TRUE(l.ok());
+  ASSERT_TRUE(h.pool.reset(h.probe, h.soon()).ok());  // opens connection 2 in the other slot
+  l.value().release();
+  auto st = h.pool.stats();
+  EXPECT_EQ(st.ready, 1u);
+  EXPECT_EQ(st.empty, 1u);
+}
+
+TEST(ConnectionPool, AllBusyTimesOutAtTheDeadline) {
+  PoolHarness h;
+  auto a = h.pool.acquire(h.soon());
+  auto b = h.pool.acquire(h.soon());
+  ASSERT_TRUE(a.ok() && b.ok());
+  // An already expired deadline: no waiting at all.
+  auto c = h.pool.acquire(Deadline::after(h.clock, std::chrono::milliseconds(0)));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().category, resilience::ErrorCategory::kTimeout);
+}
+
+}  // namespace
+}  // namespace chaos::gateway
