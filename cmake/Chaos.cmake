@@ -12,9 +12,11 @@ function(chaos_add_test)
   target_compile_definitions(${T_NAME} PRIVATE
     CHAOS_BIN_DIR="${CMAKE_BINARY_DIR}/bin"
     CHAOS_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  # A list inside PROPERTIES must be escaped, or only its first element becomes the label.
+  string(REPLACE ";" "\\;" labels "${T_LABELS}")
   gtest_discover_tests(${T_NAME}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${labels}")
 endfunction()
 
 # add_chaos_scenarios(DIR dir [HARNESS path] [BIN_DIR dir] [REPORT_DIR dir] [LABELS ...])

@@ -10,7 +10,7 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev
   libfiu-dev fiu-utils
   libcpp-httplib-dev libhiredis-dev libpq-dev libsqlite3-dev
-  redis-server redis-tools postgresql-client curl wrk python3 python3-jsonschema chromium
+  redis-server redis-tools postgresql postgresql-client curl wrk stress-ng python3 python3-jsonschema chromium
   zlib1g-dev libssl-dev libbrotli-dev
   clang libclang-rt-14-dev
 )

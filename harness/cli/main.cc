@@ -11,6 +11,8 @@
 #include "runner/watchdog.h"
 #include "scenario/parser.h"
 
+#include <fiu-control.h>
+#include <fiu.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -260,7 +262,21 @@ const char* label(Verdict v) {
 
 }  // namespace
 
+// CHAOS_FIU_ENABLE=point[,point...] enables libfiu fault points inside the harness itself (e.g.
+// chaos/atomic_file/write to simulate a full disk while reports are written), so its own failure
+// paths are tested for real.
+void enable_own_fault_points() {
+  fiu_init(0);
+  const char* spec = ::getenv("CHAOS_FIU_ENABLE");
+  if (!spec) return;
+  std::stringstream ss(spec);
+  std::string point;
+  while (std::getline(ss, point, ','))
+    if (!point.empty()) fiu_enable(point.c_str(), 1, nullptr, 0);
+}
+
 int main(int argc, char** argv) {
+  enable_own_fault_points();
   Options o;
   if (auto code = parse_options(argc, argv, &o)) return *code;
   if (o.bin_dir.empty()) o.bin_dir = self_dir(argv[0]);

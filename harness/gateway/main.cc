@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   const size_t threads = cfg.server_threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_timeout(1);
+  server.set_tcp_nodelay(true);  // small responses must not wait for Nagle (see http_rpc.cc)
   server.set_read_timeout(5, 0);
   server.set_write_timeout(5, 0);
 

@@ -32,6 +32,7 @@ HttpClient::HttpClient(std::string host, int port, std::chrono::milliseconds tim
   impl_->client.set_read_timeout(sec, usec);
   impl_->client.set_write_timeout(sec, usec);
   impl_->client.set_keep_alive(true);
+  impl_->client.set_tcp_nodelay(true);  // else a POST body waits for the headers' delayed ACK
 }
 
 HttpClient::~HttpClient() = default;

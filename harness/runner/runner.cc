@@ -212,7 +212,13 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
   lp->process = p;
   values_[(is_sut ? std::string("sut") : "services." + id) + ".pid"] = std::to_string(p->pid());
   if (!wait_ready(*lp, ready, &error)) {
-    fail(Verdict::kError, (is_sut ? "system under test" : "service \"" + id + "\"") + " never became ready: " + error);
+    const std::string who = is_sut ? "system under test" : "service \"" + id + "\"";
+    if (SteadyClock::instance().now() >= deadline_) {
+      fail(Verdict::kTimedOut, "scenario timeout of " + std::to_string(s_.timeout_ms) + " ms reached while waiting for " +
+                                   who + " to become ready: " + error);
+    } else {
+      fail(Verdict::kError, who + " never became ready: " + error);
+    }
     return false;
   }
   nlohmann::json ev = {{"type", "process.ready"}, {"name", id}, {"pid", p->pid()}};
@@ -472,7 +478,8 @@ expect::ScenarioResult ScenarioRun::run() {
           nlohmann::json ev = {{"type", "health.poll"}, {"http_status", r.status}};
           auto body = nlohmann::json::parse(r.body, nullptr, false);
           if (body.is_object()) {
-            for (const char* k : {"overall_status", "status", "health_score"})
+            for (const char* k : {"overall_status", "status", "health_score", "system_state", "components",
+                                  "degraded", "unhealthy"})
               if (body.contains(k)) ev[k] = body[k];
           }
           if (r.status == 0) ev["error"] = r.error;

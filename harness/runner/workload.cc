@@ -73,6 +73,9 @@ void WorkloadDriver::worker() {
     if (i >= config_.max_requests) break;
     auto due = start_ + std::chrono::duration_cast<Duration>(interval * static_cast<double>(i));
     if (due >= end) break;
+    // Behind schedule (a slow target), the open-loop schedule would keep sending past the end:
+    // the duration bounds the run in time whatever the schedule says.
+    if (SteadyClock::instance().now() >= end) break;
     // Sleep towards the due time in short steps so stop() is honoured promptly.
     while (!stop_.load()) {
       auto now = SteadyClock::instance().now();

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -271,6 +275,103 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_NE(output_.find("unknown command"), std::string::npos);
   EXPECT_EQ(run({"run", "--jobs", "zero", "x.json"}), 2);
   EXPECT_EQ(run({"run", "/nonexistent/scenarios"}), 2);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(CliTest, StoppedSystemUnderTestHitsTheScenarioTimeoutAndEverythingIsKilled) {
+  // The SUT is frozen with SIGSTOP before it can announce readiness; its readiness timeout is longer
+  // than the scenario's, so the scenario timeout must fire, kill everything and say so.
+  auto f = write_scenario("stopped.json", R"({
+    "name": "sut-stopped",
+    "timeout_ms": 2500,
+    "tolerance_ms": 100,
+    "services": {},
+    "system_under_test": {"command": [")" + kChild + R"(", "print", ")" + marker_ +
+      R"(", "sleep", "300", "ready", "0", "wait-forever"], "ready": {"line": true, "timeout_ms": 60000}},
+    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 5, "concurrency": 1, "duration_ms": 500},
+    "expect": []
+  })");
+  auto* h = start({"run", "--report-dir", (dir_ / "reports").string(), f});
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(eventually([&] { return count_marked(marker_) == 1; }, 10s));
+  // Freeze every marked process.
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string pid = it->path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (read_file(it->path() / "cmdline").find(marker_) != std::string::npos) ::kill(std::stoi(pid), SIGSTOP);
+  }
+  ASSERT_TRUE(eventually([&] { return !h->running(); }, 10s)) << "the harness must not hang on a frozen SUT";
+  EXPECT_EQ(h->poll()->exit_code, 4);
+  EXPECT_EQ(count_marked(marker_), 0);
+  auto s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "timed_out");
+  EXPECT_NE(s["error"].get<std::string>().find("scenario timeout of 2500 ms"), std::string::npos) << s["error"];
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(CliTest, PortAlreadyTakenIsAnInfrastructureErrorThatShowsTheServicesOwnMessage) {
+  // Hold a loopback port, then ask for a mock on exactly that port.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int port = ntohs(a.sin_port);
+  auto services = R"({"rpc": {"mock": "mock-rpc", "port": )" + std::to_string(port) + "}}";
+  auto f = write_scenario("taken.json", http_scenario("port-taken", "[]", 800, services));
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 3) << output_;
+  ::close(fd);
+  auto err = report()["scenarios"][0]["error"].get<std::string>();
+  EXPECT_NE(err.find("service \"rpc\" never became ready: it exited first (exit code 1)"), std::string::npos) << err;
+  EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, UnwritableReportFolderIsAnInfrastructureError) {
+  auto f = write_scenario("ok.json", http_scenario("unwritable-reports", "[]"));
+  auto blocker = dir_ / "not-a-folder";
+  std::ofstream(blocker) << "x";
+  EXPECT_EQ(run({"run", "--report-dir", (blocker / "reports").string(), f}), 3) << output_;
+  EXPECT_NE(output_.find("cannot create report folder"), std::string::npos) << output_;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(CliTest, DiskFullWhileWritingReportsKeepsThePreviousReportAndExitsThree) {
+  auto f = write_scenario("ok.json", http_scenario("disk-full", R"([{"rates": {"phase": "all",
+      "success_rate": {"min": 0.9}}}])"));
+  ASSERT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 0) << output_;
+  const std::string before = read_file(dir_ / "reports" / "latest.json");
+  ASSERT_FALSE(before.empty());
+  // Same run again, with every write of the harness's atomic file writer failing as on a full disk.
+  chaos::runner::LaunchSpec spec;
+  spec.name = "harness";
+  spec.argv = {kHarness, "run", "--report-dir", (dir_ / "reports").string(), f};
+  spec.env = {{"CHAOS_FIU_ENABLE", "chaos/atomic_file/write"}};
+  spec.log_path = (dir_ / "harness-diskfull.out").string();
+  std::string error;
+  auto* p = group_.launch(spec, nullptr, &error);
+  ASSERT_NE(p, nullptr) << error;
+  ASSERT_TRUE(eventually([&] { return !p->running(); }, 60s));
+  EXPECT_EQ(p->poll()->exit_code, 3);
+  auto out = read_file(spec.log_path);
+  EXPECT_NE(out.find("writing reports failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
+  EXPECT_EQ(read_file(dir_ / "reports" / "latest.json"), before) << "the previous report must stay intact";
+  for (auto& e : fs::directory_iterator(dir_ / "reports"))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
 }  // namespace
