@@ -1,30 +1,94 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang and runs them.
-#   scripts/fuzz.sh [SECONDS] [RUNS]    default: 60 s per target (the CI smoke), no run limit
-#   scripts/fuzz.sh 0 10000000          10 million executions per target
-# Seeds: every scenario file in scenarios/ (the corpus grows in build-fuzz/corpus-<target>/).
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs them; exits non-zero on any finding
+# (crash, leak, timeout, out-of-memory, sanitizer report) in any target.
+#   scripts/fuzz.sh [SECONDS] [RUNS] [TARGET...]
+#     SECONDS  total time budget shared equally by the selected targets (default 60: the CI smoke);
+#              0 = no time limit (then RUNS bounds each target)
+#     RUNS     executions per target (default: unlimited, the time budget bounds it)
+#     TARGET   any of: scenario_fuzz resp_fuzz pg_fuzz rpc_http_fuzz control_api_fuzz (default: all)
+#   scripts/fuzz.sh 60                            CI smoke: all targets, 60 s in all (+ build time)
+#   scripts/fuzz.sh 0 10000000 scenario_fuzz      10 million executions of the scenario parser
+# Seeds: scenarios/ for scenario_fuzz, tests/fuzz/seeds/<target>/ for the others; every file in
+# tests/fuzz/regressions/<target>/ (inputs that once failed) is replayed first. The corpus grows in
+# build-fuzz/corpus-<target>/, failing inputs land in build-fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_TARGET=${1:-60}
+TOTAL_SECONDS=${1:-60}
 RUNS=${2:--1}
+shift $(($# < 2 ? $# : 2))
+ALL_TARGETS=(scenario_fuzz resp_fuzz pg_fuzz rpc_http_fuzz control_api_fuzz)
+TARGETS=("$@")
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
+for t in "${TARGETS[@]}"; do
+  [[ " ${ALL_TARGETS[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target '$t' (known: ${ALL_TARGETS[*]})" >&2; exit 2; }
+done
+if [ "$TOTAL_SECONDS" = 0 ] && [ "$RUNS" = -1 ]; then
+  echo "fuzz.sh: SECONDS=0 needs RUNS, or the run never ends" >&2
+  exit 2
+fi
 
 ./scripts/install_deps.sh
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAOS_FUZZ=ON \
-  -DCHAOS_BUILD_BENCHMARKS=OFF "-DCHAOS_ONLY_AREAS=harness/common;harness/scenario;tests/fuzz" >/tmp/chaos-cmake-fuzz.log \
-  || { cat /tmp/chaos-cmake-fuzz.log; exit 1; }
-cmake --build build-fuzz -j "$(nproc)" --target scenario_fuzz
+  -DCHAOS_BUILD_BENCHMARKS=OFF "-DCHAOS_ONLY_AREAS=harness/common;harness/scenario;mocks;tests/fuzz" \
+  >/tmp/chaos-cmake-fuzz.log || { cat /tmp/chaos-cmake-fuzz.log; exit 1; }
+cmake --build build-fuzz -j "$(nproc)" --target "${TARGETS[@]}"
 
-run_target() {  # run_target <name> <seed folder>
-  local name=$1 seeds=$2 corpus="build-fuzz/corpus-$1"
-  mkdir -p "$corpus"
-  local limits=(-max_len=65536 -timeout=10 -rss_limit_mb=2048)
-  [ "$SECONDS_PER_TARGET" != 0 ] && limits+=(-max_total_time="$SECONDS_PER_TARGET")
-  [ "$RUNS" != -1 ] && limits+=(-runs="$RUNS")
-  echo "== fuzz $name (${limits[*]})"
-  ASAN_OPTIONS=detect_leaks=1 "build-fuzz/bin/$name" "${limits[@]}" -print_final_stats=1 "$corpus" "$seeds" 2>&1 \
-    | grep -E "^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|Done)" || true
-  # libFuzzer exits non-zero on any crash, leak or sanitizer report.
-  return "${PIPESTATUS[0]}"
+# Each target's share of the budget, at least 5 s so a smoke run still explores a little.
+PER_TARGET=0
+if [ "$TOTAL_SECONDS" != 0 ]; then
+  PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
+  [ "$PER_TARGET" -lt 5 ] && PER_TARGET=5
+fi
+
+seeds_of() {
+  case $1 in
+    scenario_fuzz) echo scenarios ;;
+    *) echo "tests/fuzz/seeds/$1" ;;
+  esac
+}
+max_len_of() {
+  case $1 in
+    scenario_fuzz) echo 16384 ;;     # 4x the largest real scenario
+    control_api_fuzz) echo 70000 ;;  # just over the control API's 64 KiB body limit
+    *) echo 32768 ;;
+  esac
 }
 
-run_target scenario_fuzz scenarios
+failed=()
+run_target() {  # run_target <name>
+  local name=$1 corpus="build-fuzz/corpus-$1" artifacts="build-fuzz/artifacts/$1/" regressions="tests/fuzz/regressions/$1"
+  local bin="build-fuzz/bin/$name" dict="tests/fuzz/dict/${name%_fuzz}.dict"
+  mkdir -p "$corpus" "$artifacts"
+  # Declared lengths must never turn into big allocations: a protocol target may not malloc 64 MiB at once.
+  local malloc_mb=2048
+  [ "$name" != scenario_fuzz ] && malloc_mb=64
+  local opts=(-max_len="$(max_len_of "$name")" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb="$malloc_mb"
+              -artifact_prefix="$artifacts" -print_final_stats=1)
+  [ -f "$dict" ] && opts+=(-dict="$dict")
+  if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
+    echo "== replay $regressions"
+    if ! ASAN_OPTIONS=detect_leaks=1 "$bin" "${opts[@]}" "$regressions"/* >"build-fuzz/$name-regressions.log" 2>&1; then
+      tail -40 "build-fuzz/$name-regressions.log"
+      failed+=("$name (regression replay)")
+      return
+    fi
+  fi
+  [ "$PER_TARGET" != 0 ] && opts+=(-max_total_time="$PER_TARGET")
+  [ "$RUNS" != -1 ] && opts+=(-runs="$RUNS")
+  echo "== fuzz $name (${opts[*]})"
+  local log="build-fuzz/$name.log" rc=0
+  ASAN_OPTIONS=detect_leaks=1 "$bin" "${opts[@]}" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
+  grep -aE "^(#[0-9]+.*(DONE|pulse)|stat::|Done)" "$log" | tail -6 || true
+  if [ "$rc" != 0 ]; then
+    # libFuzzer exits non-zero on any crash, leak, timeout, OOM or sanitizer report.
+    grep -aE -B2 -A12 "contract broken|==[0-9]+==ERROR|^SUMMARY|Test unit written" "$log" | head -60 || tail -40 "$log"
+    failed+=("$name (exit $rc, log $log)")
+  fi
+}
+
+for t in "${TARGETS[@]}"; do run_target "$t"; done
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "fuzz.sh: FINDINGS in: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz.sh: no findings in ${TARGETS[*]}"

@@ -1,5 +1,7 @@
-// RESP2 parsing and command execution. The parser re-scans from the start of an incomplete command on
-// each call; commands are small, and that keeps the parser stateless between calls and easy to trust.
+// RESP2 parsing and command execution. A multibulk command is parsed incrementally: each complete
+// argument is consumed as it arrives, so the cost of a command is linear in its size however many
+// reads it takes (re-scanning from the start on every read made a big command quadratic, and a single
+// client could stall the event loop). Inline commands are short (64 KiB) and re-scanned.
 #include "cache/resp_session.h"
 
 #include <charconv>
@@ -24,16 +26,25 @@ void integer(std::string& out, int64_t v) {
 void nil(std::string& out) { out += "$-1\r\n"; }
 void ok(std::string& out) { out += "+OK\r\n"; }
 void err(std::string& out, std::string_view msg) {
+  // An error line ends at the first CR or LF, and messages quote client arguments (unknown command
+  // 'a\r\n+OK'): like Redis, turn line breaks into spaces so a client cannot forge the next reply.
   out += "-";
-  out += msg;
+  for (char c : msg) out += (c == '\r' || c == '\n') ? ' ' : c;
   out += "\r\n";
 }
 
 // Reads "<int>\r\n" at in[pos]; returns false if incomplete, sets *bad on garbage.
 bool read_int_line(std::string_view in, size_t& pos, int64_t* v, bool* bad) {
+  constexpr size_t kMaxDigits = 32;  // no length needs that many characters
   size_t eol = in.find("\r\n", pos);
+  // The same rule whether the line is complete or not, so the verdict never depends on how the
+  // bytes were split into reads (32 characters and a CR may still become a valid line).
   if (eol == std::string_view::npos) {
-    if (in.size() - pos > 32) *bad = true;  // no length needs that many characters
+    if (in.size() - pos > kMaxDigits + 1) *bad = true;
+    return false;
+  }
+  if (eol - pos > kMaxDigits) {
+    *bad = true;
     return false;
   }
   auto [p, ec] = std::from_chars(in.data() + pos, in.data() + eol, *v);
@@ -61,33 +72,49 @@ bool iequals(const std::string& a, const char* b) {
 }  // namespace
 
 Step RespSession::protocol_error(const std::string& what, std::string& out) {
+  pending_ = 0;
   err(out, "ERR Protocol error: " + what);
   return {StepKind::kClose, 0};
 }
 
 Step RespSession::parse(std::string_view in, std::string& out) {
   size_t pos = 0;
-  if (in[0] == '*') {
-    ++pos;
-    int64_t n = 0;
-    bool bad = false;
-    if (!read_int_line(in, pos, &n, &bad)) return bad ? protocol_error("invalid multibulk length", out) : Step{};
-    if (n > static_cast<int64_t>(kMaxArgs)) return protocol_error("too many arguments in one command", out);
-    if (n <= 0) return {StepKind::kReply, pos};  // empty command: ignored, as Redis does
-    if (args_.size() < static_cast<size_t>(n)) args_.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      if (pos >= in.size()) return {};
-      if (in[pos] != '$') return protocol_error("expected '$', got '" + std::string(1, in[pos]) + "'", out);
+  if (pending_ > 0 || in[0] == '*') {
+    if (pending_ == 0) {
       ++pos;
-      int64_t len = 0;
-      if (!read_int_line(in, pos, &len, &bad)) return bad ? protocol_error("invalid bulk length", out) : Step{};
-      if (len < 0 || static_cast<size_t>(len) > kMaxBulk) return protocol_error("invalid bulk length", out);
-      if (in.size() - pos < static_cast<size_t>(len) + 2) return {};
-      if (in[pos + len] != '\r' || in[pos + len + 1] != '\n') return protocol_error("bulk not followed by CRLF", out);
-      args_[static_cast<size_t>(i)].assign(in.data() + pos, static_cast<size_t>(len));
-      pos += static_cast<size_t>(len) + 2;
+      int64_t n = 0;
+      bool bad = false;
+      if (!read_int_line(in, pos, &n, &bad)) return bad ? protocol_error("invalid multibulk length", out) : Step{};
+      if (n > static_cast<int64_t>(kMaxArgs)) return protocol_error("too many arguments in one command", out);
+      if (n <= 0) return {StepKind::kReply, pos};  // empty command: ignored, as Redis does
+      pending_ = static_cast<size_t>(n);
+      nargs_ = 0;
+      command_bytes_ = 0;
     }
-    nargs_ = static_cast<size_t>(n);
+    // Complete arguments are taken into args_ and consumed at once, so a big command arriving in many
+    // reads costs linear time: nothing is re-scanned or re-copied when more bytes come.
+    while (nargs_ < pending_) {
+      if (pos >= in.size()) return {StepKind::kNeedMore, pos};
+      if (in[pos] != '$') return protocol_error("expected '$', got '" + std::string(1, in[pos]) + "'", out);
+      size_t p = pos + 1;
+      int64_t len = 0;
+      bool bad = false;
+      if (!read_int_line(in, p, &len, &bad)) {
+        return bad ? protocol_error("invalid bulk length", out) : Step{StepKind::kNeedMore, pos};
+      }
+      if (len < 0 || static_cast<size_t>(len) > kMaxBulk) return protocol_error("invalid bulk length", out);
+      if (command_bytes_ + static_cast<size_t>(len) > kMaxCommand) {
+        return protocol_error("command larger than " + std::to_string(kMaxCommand) + " bytes", out);
+      }
+      if (in.size() - p < static_cast<size_t>(len) + 2) return {StepKind::kNeedMore, pos};
+      if (in[p + len] != '\r' || in[p + len + 1] != '\n') return protocol_error("bulk not followed by CRLF", out);
+      // Grown one argument at a time: a declared count alone allocates nothing.
+      if (args_.size() <= nargs_) args_.emplace_back();
+      args_[nargs_++].assign(in.data() + p, static_cast<size_t>(len));
+      command_bytes_ += static_cast<size_t>(len);
+      pos = p + static_cast<size_t>(len) + 2;
+    }
+    pending_ = 0;
   } else {
     // Inline command (telnet style): space-separated words on one line.
     size_t eol = in.find('\n');

@@ -17,6 +17,7 @@ class RespSession final : public ProtocolSession {
   static constexpr size_t kMaxBulk = 16 * 1024 * 1024;  // one argument
   static constexpr size_t kMaxArgs = 64 * 1024;         // arguments in one command
   static constexpr size_t kMaxInline = 64 * 1024;       // one inline command line
+  static constexpr size_t kMaxCommand = 64 * 1024 * 1024;  // all arguments of one command together
 
   explicit RespSession(Store& store) : store_(store) {}
   Step parse(std::string_view in, std::string& out) override;
@@ -29,7 +30,9 @@ class RespSession final : public ProtocolSession {
   Step protocol_error(const std::string& what, std::string& out);
   Store& store_;
   std::vector<std::string> args_;
-  size_t nargs_ = 0;
+  size_t nargs_ = 0;           // arguments of the current command taken so far
+  size_t pending_ = 0;         // arguments the multibulk header announced; 0 outside a multibulk
+  size_t command_bytes_ = 0;   // bulk bytes taken so far for the current command
   std::string command_;  // upper-cased args_[0]
   bool quit_ = false;
 };

@@ -5,7 +5,9 @@ namespace chaos::mocks {
 namespace {
 
 ControlResponse error(int status, const std::string& message) {
-  return {status, nlohmann::json{{"error", message}}.dump()};
+  // Messages quote the request target, which may hold any bytes: invalid UTF-8 is replaced, since
+  // dump() would otherwise throw and take the whole mock down.
+  return {status, nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 }  // namespace

@@ -30,7 +30,15 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* c
   auto& p = *impl_->parser;
   while (!p.is_done()) {
     boost::system::error_code ec;
-    size_t n = p.put(boost::asio::buffer(in.data() + *consumed, in.size() - *consumed), ec);
+    // Beast bounds the header but not a chunk-size line, its extensions or the trailer: without a
+    // bound a client could make one line as long as the runtime's whole input limit (80 MiB). After
+    // the header, Beast sees at most header_limit_ bytes at a time; body bytes are consumed as they
+    // come (eager), so a window it cannot make progress in holds one over-long line. The window
+    // makes the verdict the same whether the bytes arrive in one read or many.
+    size_t avail = in.size() - *consumed;
+    bool windowed = p.is_header_done() && avail > header_limit_;
+    if (windowed) avail = header_limit_;
+    size_t n = p.put(boost::asio::buffer(in.data() + *consumed, avail), ec);
     *consumed += n;
     auto need_more = [&] {
       // curl sends "Expect: 100-continue" for bodies over 1 KiB and waits a second for this answer.
@@ -43,7 +51,15 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* c
       }
       return Result::kNeedMore;
     };
-    if (ec == http::error::need_more) return need_more();
+    if (ec == http::error::need_more) {
+      if (!windowed) return need_more();
+      if (n > 0) continue;  // progress inside the window; look at the next one
+      impl_->parser.reset();
+      continue_sent_ = false;
+      error_status_ = 400;
+      error_message_ = "chunk-size line or trailer longer than " + std::to_string(header_limit_) + " bytes";
+      return Result::kError;
+    }
     if (ec) {
       impl_->parser.reset();
       continue_sent_ = false;

@@ -4,6 +4,15 @@
 #include <nlohmann/json.hpp>
 
 namespace chaos::mocks {
+namespace {
+
+// Method names and paths come from the request target, which may hold any bytes: invalid UTF-8 is
+// replaced, since dump() would otherwise throw and take the whole mock down.
+std::string dump_lossy(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
 
 Step RpcSession::parse(std::string_view in, std::string& out) {
   size_t used = 0;
@@ -38,7 +47,7 @@ void RpcSession::serve(std::string& out) {
   }
   if (target.substr(0, 5) != "/rpc/" || method_.empty()) {
     append_http_response(out, 404, "application/json",
-                         nlohmann::json{{"error", "no route " + std::string(target) + "; use POST /rpc/<method>"}}.dump(), keep);
+                         dump_lossy({{"error", "no route " + std::string(target) + "; use POST /rpc/<method>"}}), keep);
     return;
   }
   if (r.method != "POST" && r.method != "GET") {
@@ -48,7 +57,7 @@ void RpcSession::serve(std::string& out) {
   std::string body;
   body.reserve(r.body.size() + method_.size() + 32);
   body += R"({"method":)";
-  body += nlohmann::json(method_).dump();
+  body += dump_lossy(method_);
   body += R"(,"result":)";
   if (r.body.empty()) {
     body += "null";
@@ -64,7 +73,7 @@ void RpcSession::serve(std::string& out) {
 
 void RpcSession::fail(const ErrorSpec& error, std::string& out) {
   append_http_response(out, error.status, "application/json",
-                       nlohmann::json{{"error", error.message}, {"method", method_}}.dump(),
+                       dump_lossy({{"error", error.message}, {"method", method_}}),
                        parser_.request().keep_alive);
 }
 

@@ -1,0 +1,92 @@
+// Every bug the fuzz targets found, pinned as a plain unit test so the normal build (not only the
+// clang fuzz build) keeps it fixed. The crashing inputs themselves are kept as regression seeds in
+// tests/fuzz/regressions/<target>/ and replayed by scripts/fuzz.sh.
+#include <gtest/gtest.h>
+
+#include "cache/resp_session.h"
+#include "core/control_api.h"
+#include "core/fault_table.h"
+#include "rpc/rpc_session.h"
+#include "session_driver.h"
+
+namespace chaos::mocks {
+namespace {
+
+class NullService final : public ServiceControl {
+ public:
+  void drop_open_connections(bool, const std::function<bool()>&) override {}
+  void hold_listener_down() override {}
+  void release_listener_down() override {}
+  void break_open_connections(BrokenMode, const std::function<bool()>&) override {}
+  void crash(int) override {}
+  void log(const std::string&) override {}
+};
+
+// control_api_fuzz: a request target with bytes that are not UTF-8 made the 404 message's JSON dump
+// throw; the exception escaped the event loop and killed the mock (std::terminate).
+TEST(FuzzFindingsTest, ControlApiAnswersTargetsThatAreNotUtf8) {
+  ManualClock clock;
+  SeededRandom rng(1);
+  NullService svc;
+  FaultTable table(clock, rng, svc);
+  Stats stats;
+  ControlApi api("mock-test", table, stats);
+  ControlResponse r;
+  ASSERT_NO_THROW(r = api.handle("GET", "/fa\xaf\xff", ""));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(nlohmann::json::accept(r.body)) << r.body;
+  ASSERT_NO_THROW(r = api.handle("DELETE", "/faults/\xc3", ""));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(nlohmann::json::accept(r.body)) << r.body;
+}
+
+// Same failure in mock-rpc: the method name (echoed in the answer) and unknown paths (in the 404).
+TEST(FuzzFindingsTest, RpcAnswersMethodsAndPathsThatAreNotUtf8) {
+  for (std::string target : {"/rpc/\xff\xfe", "/\xc3(", "/rpc/ok?\xff"}) {
+    RpcSession s;
+    fuzz::DriveResult r;
+    ASSERT_NO_THROW(r = fuzz::drive(s, "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n", 0, true)) << target;
+    ASSERT_EQ(r.requests.size(), 1u) << target;
+    size_t body = r.out.find("\r\n\r\n");
+    ASSERT_NE(body, std::string::npos);
+    EXPECT_TRUE(nlohmann::json::accept(r.out.substr(body + 4))) << r.out;
+    RpcSession f;
+    fuzz::DriveResult failed;
+    ASSERT_NO_THROW(failed = fuzz::drive(f, "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n", 0, false)) << target;
+    EXPECT_EQ(failed.out.rfind("HTTP/1.1 503 ", 0), 0u) << failed.out;
+  }
+}
+
+// resp_fuzz: an unknown command named "UN\r\nPK" was echoed inside a RESP error line, so the client
+// read "-ERR unknown command 'UN" and then a forged "PK'" line: the reply stream went out of step.
+TEST(FuzzFindingsTest, RespErrorsNeverCarryLineBreaksFromTheClient) {
+  Store store;
+  RespSession s(store);
+  fuzz::DriveResult r = fuzz::drive(s, "*1\r\n$6\r\nUN\r\n+O\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 0, true);
+  EXPECT_EQ(r.out, "-ERR unknown command 'UN  +O'\r\n$-1\r\n");
+  // Fault messages come from the control API and may hold line breaks too.
+  std::string out;
+  s.fail(ErrorSpec{503, "a\r\nb\nc", "XX000"}, out);
+  EXPECT_EQ(out, "-ERR a  b c\r\n");
+}
+
+// resp_fuzz: a length line of more than 32 characters ("*000...0\r\n") was accepted when it came in
+// one read and refused as a protocol error when it came in pieces. Now both refuse it, and a line of
+// exactly 32 characters is accepted both ways.
+TEST(FuzzFindingsTest, RespLengthLineVerdictDoesNotDependOnReadBoundaries) {
+  const std::string too_long = "*" + std::string(40, '0') + "\r\nPING\r\n";
+  const std::string longest = "*" + std::string(31, '0') + "1\r\n$4\r\nPING\r\n";
+  for (size_t chunk : {size_t{0}, size_t{1}, size_t{3}, size_t{16}}) {
+    Store store;
+    RespSession bad(store), good(store);
+    fuzz::DriveResult r = fuzz::drive(bad, too_long, chunk, true);
+    EXPECT_TRUE(r.closed) << chunk;
+    EXPECT_EQ(r.out, "-ERR Protocol error: invalid multibulk length\r\n") << chunk;
+    r = fuzz::drive(good, longest, chunk, true);
+    EXPECT_FALSE(r.closed) << chunk;
+    EXPECT_EQ(r.out, "+PONG\r\n") << chunk;
+  }
+}
+
+}  // namespace
+}  // namespace chaos::mocks
