@@ -2,10 +2,10 @@
 # Installs dependencies, builds and runs every test.
 #
 #   scripts/run_tests.sh               Release build + every test (the scenario suite itself is
-#                                      run by ./run_scenarios.sh)
+#                                      run by ./run_scenarios.sh); ThreadSanitizer build of the
+#                                      concurrent parts (resilience library, runner I/O) + their tests
 #   scripts/run_tests.sh --sanitizers  also: AddressSanitizer + UndefinedBehaviorSanitizer build +
-#                                      every test; ThreadSanitizer build of the concurrent parts +
-#                                      their tests
+#                                      every test
 #
 # Build folders: build/ (Release), build-asan/, build-tsan/. Exit code 0 when every test passed.
 set -euo pipefail
@@ -40,7 +40,17 @@ build/bin/resilience_bench --benchmark_min_time=0.01 >/dev/null
 build/bin/mock_fault_layer_bench --benchmark_min_time=0.01 >/dev/null
 echo "benchmarks ran"
 
-if [ "$SANITIZERS" = 0 ]; then exit 0; fi
+step "ThreadSanitizer build (concurrent parts)"
+configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAOS_SANITIZE=thread -DCHAOS_BUILD_BENCHMARKS=OFF \
+  "-DCHAOS_ONLY_AREAS=harness/common;harness/resilience;harness/runner;tests/common;tests/resilience;tests/runner"
+cmake --build build-tsan -j "$JOBS"
+step "ThreadSanitizer tests"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest -j "$JOBS" --timeout 300)
+
+if [ "$SANITIZERS" = 0 ]; then
+  echo; echo "=== all test builds passed ($(date +%H:%M:%S))"
+  exit 0
+fi
 
 # Sanitizer builds skip benchmarks (timings under a sanitizer mean nothing) and the Chromium render
 # test (Chromium is not ours to sanitize), and the real-time scenario suite (its timing windows are
@@ -52,12 +62,6 @@ step "AddressSanitizer + UndefinedBehaviorSanitizer tests"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest -j "$JOBS" --timeout 300 -LE "render|bench|scenario|must-fail")
 
-step "ThreadSanitizer build (concurrent parts)"
-configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAOS_SANITIZE=thread -DCHAOS_BUILD_BENCHMARKS=OFF \
-  "-DCHAOS_ONLY_AREAS=harness/common;harness/resilience;harness/runner;tests/common;tests/resilience;tests/runner"
-cmake --build build-tsan -j "$JOBS"
-step "ThreadSanitizer tests"
-(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest -j "$JOBS" --timeout 300)
 
 echo
 echo "=== all test builds passed ($(date +%H:%M:%S))"
