@@ -8,7 +8,9 @@
 //   exit CODE         exit with CODE
 //   ignore-term       ignore SIGTERM (so only SIGKILL ends it)
 //   fork-sleep MS     start a grandchild that sleeps MS (stays in our process group)
+//   list-fds          print one line "fd N -> TARGET" per open descriptor above stderr, then "fds done"
 //   wait-forever      sleep until killed
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +53,24 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         ::_exit(0);
       }
+    } else if (a == "list-fds") {
+      // Listed from inside the child once main() runs, so descriptors a sanitizer runtime opens and
+      // closes during start-up are not mistaken for inherited ones.
+      DIR* d = ::opendir("/proc/self/fd");
+      if (d != nullptr) {
+        int own = ::dirfd(d);
+        while (auto* e = ::readdir(d)) {
+          int fd = std::atoi(e->d_name);
+          if (e->d_name[0] == '.' || fd <= 2 || fd == own) continue;
+          char target[512] = {};
+          std::string link = std::string("/proc/self/fd/") + e->d_name;
+          auto n = ::readlink(link.c_str(), target, sizeof target - 1);
+          std::printf("fd %d -> %s\n", fd, n > 0 ? target : "?");
+        }
+        ::closedir(d);
+      }
+      std::printf("fds done\n");
+      std::fflush(stdout);
     } else if (a == "wait-forever") {
       while (true) ::pause();
     }
