@@ -4,7 +4,8 @@
 # 0 all passed, 1 a scenario failed or was flaky, 2 invalid scenario, 3 infrastructure error.
 #
 # Usage: ./run_scenarios.sh [chaos-harness run options] [scenario files or folders]
-#   default scenarios: scenarios/suite
+#   default scenarios: scenarios/suite (mocks) and scenarios/real (real Redis and PostgreSQL
+#   behind the fault proxy)
 #   e.g.   ./run_scenarios.sh --jobs 2 --tags breaker
 #          ./run_scenarios.sh --repeat 5 scenarios/suite/db-down-opens-breaker.json
 set -euo pipefail
@@ -16,7 +17,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j "$(nproc)" --target chaos-harness gateway mock-rpc mock-cache mock-db >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target chaos-harness gateway mock-rpc mock-cache mock-db fault-proxy >/dev/null
 
 args=()
 paths=()
@@ -28,6 +29,6 @@ while [ $# -gt 0 ]; do
     *) paths+=("$1"); shift ;;
   esac
 done
-[ ${#paths[@]} -gt 0 ] || paths=(scenarios/suite)
+[ ${#paths[@]} -gt 0 ] || paths=(scenarios/suite scenarios/real)
 
 exec "$BUILD_DIR/bin/chaos-harness" run --report-dir reports "${args[@]}" "${paths[@]}"

@@ -78,6 +78,7 @@ class Pipe final : public LinkEnv {
   };
 
   void read();
+  Duration close_delay() const;  // the longest slow_close among this direction's faults
   void on_read(const error_code& ec, size_t n);
   void enqueue(Segment s);
   void pump();
@@ -300,6 +301,13 @@ void Pipe::refresh() {
   }
 }
 
+Duration Pipe::close_delay() const {
+  Duration delay{0};
+  for (const auto& a : toxics_)
+    if (a.toxic) delay = std::max(delay, a.toxic->close_delay());
+  return delay;
+}
+
 void Pipe::read() {
   if (reading_ || direct_ || src_eof_ || held_ || stopped_ || queued_bytes_ >= kMaxQueuedBytes) return;
   reading_ = true;
@@ -314,10 +322,7 @@ void Pipe::on_read(const error_code& ec, size_t n) {
   if (ec) {
     if (ec == asio::error::eof) {
       src_eof_ = true;
-      Duration delay{0};
-      for (const auto& a : toxics_)
-        if (a.toxic) delay = std::max(delay, a.toxic->close_delay());
-      enqueue({Segment::Kind::kEof, clock().now() + delay, nullptr, 0, 0});
+      enqueue({Segment::Kind::kEof, clock().now() + close_delay(), nullptr, 0, 0});
       pump();
       return;
     }
@@ -366,7 +371,8 @@ void Pipe::on_read(const error_code& ec, size_t n) {
     for (const auto& p : chunk.pieces)
       if (p.size() > 0) enqueue({Segment::Kind::kData, p.at, data, p.begin, p.end});
     if (chunk.close_after) {
-      enqueue({Segment::Kind::kClose, chunk.pieces.empty() ? now : chunk.pieces.back().at, nullptr, 0, 0});
+      // A close a fault makes (limit_data) reaches the other side like any close: late under slow_close.
+      enqueue({Segment::Kind::kClose, (chunk.pieces.empty() ? now : chunk.pieces.back().at) + close_delay(), nullptr, 0, 0});
       src_eof_ = true;  // nothing more is read from this source
     }
   }

@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -182,12 +183,24 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   const pid_t parent_pgrp = ::getpgrp();
   const int child_out = out_pipe[1];
   const int child_err = log_fd;
+  const bool switch_user = spec.uid.has_value();
+  const uid_t uid = spec.uid.value_or(0);
+  const gid_t gid = spec.gid.value_or(0);
+  const std::string work_dir = spec.work_dir;
   // Runs in the child between fork and exec: only async-signal-safe calls here.
-  auto setup = [parent, parent_pgrp, child_out, child_err](auto&) {
+  auto setup = [parent, parent_pgrp, child_out, child_err, switch_user, uid, gid, &work_dir](auto&) {
+    auto die = [child_err](const char* msg) {
+      ssize_t w = ::write(child_err, msg, std::strlen(msg));
+      (void)w;
+      ::_exit(126);
+    };
+    if (switch_user && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0))
+      die("chaos-harness: cannot switch to the service's user (the harness must run as root for that)\n");
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Joining the scenario's group fails once every earlier member is gone; never stay in ours.
     if (::getpgrp() == parent_pgrp) ::setpgid(0, 0);
     if (::getppid() != parent) ::_exit(127);  // the harness died before prctl took effect
+    if (!work_dir.empty() && ::chdir(work_dir.c_str()) != 0) die("chaos-harness: cannot enter the working directory\n");
     ::dup2(child_out, STDOUT_FILENO);
     ::dup2(child_err, STDERR_FILENO);
     sigset_t none;
@@ -228,6 +241,7 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   proc->name_ = spec.name;
   proc->pid_ = pid;
   proc->log_path_ = spec.log_path;
+  proc->stop_signal_ = spec.stop_signal;
   proc->reader_ = std::make_unique<Process::Reader>();
   proc->reader_->fd = out_pipe[0];
   proc->reader_->log_fd = log_fd;
@@ -263,6 +277,12 @@ void ProcessGroup::terminate_all(Duration grace) {
     return pgid_ <= 0 || count_live_processes_in_group(pgid_) == 0;
   };
   if (!all_gone()) {
+    bool sent_own = false;
+    for (auto* p : procs)
+      if (p->stop_signal_ != SIGTERM && !p->poll()) sent_own = ::kill(p->pid(), p->stop_signal_) == 0 || sent_own;
+    // Let it act on its own signal first (PostgreSQL's postmaster takes SIGINT as "fast shutdown"
+    // but would take a SIGTERM arriving first as "smart", waiting for clients).
+    if (sent_own) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (pgid_ > 0) ::kill(-pgid_, SIGTERM);
     for (auto* p : procs) ::kill(p->pid(), SIGTERM);  // in case one left the group
     auto deadline = SteadyClock::instance().now() + grace;

@@ -25,6 +25,14 @@ struct LaunchSpec {
   std::vector<std::string> argv;             // argv[0] is a path or a name looked up on PATH
   std::map<std::string, std::string> env;    // added to (or overriding) the harness's environment
   std::string log_path;                      // stdout + stderr of the process end up here
+  std::string work_dir;                      // "" = the harness's working directory
+  // Run as this user (needs root): PostgreSQL refuses to run as root. The parent-death signal is set
+  // after the switch, because changing credentials clears it.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  // Sent to this process alone before the group's SIGTERM at shutdown (e.g. SIGINT, PostgreSQL's fast
+  // shutdown, since its SIGTERM waits for clients). SIGTERM: nothing extra.
+  int stop_signal = 15;
 };
 
 // Called from a reader thread for each stdout line (without the newline), with the time it was read.
@@ -58,6 +66,7 @@ class Process {
   std::string name_;
   pid_t pid_ = -1;
   std::string log_path_;
+  int stop_signal_ = 15;
   std::mutex mu_;
   std::optional<ExitStatus> status_;
   std::unique_ptr<Reader> reader_;

@@ -8,6 +8,7 @@
 #include "runner/fiu_remote.h"
 #include "runner/http_client.h"
 #include "runner/process.h"
+#include "runner/real_servers.h"
 #include "runner/workload.h"
 #include "scenario/templates.h"
 
@@ -132,9 +133,14 @@ class ScenarioRun {
     return out;
   }
 
+  // `base` carries launch settings beyond argv and env (user, working folder, stop signal); `probe`
+  // is an extra readiness check after the TCP port accepts (e.g. PostgreSQL past its start-up).
   bool launch(const std::string& id, std::vector<std::string> argv, const std::map<std::string, std::string>& env,
-              const scenario::Readiness& ready, bool is_sut);
-  bool wait_ready(Launched& l, const scenario::Readiness& ready, std::string* error);
+              const scenario::Readiness& ready, bool is_sut, const LaunchSpec& base = {},
+              const std::function<bool(int)>& probe = {});
+  bool wait_ready(Launched& l, const scenario::Readiness& ready, const std::function<bool(int)>& probe,
+                  std::string* error);
+  bool launch_controlled(const scenario::Service& svc, std::vector<std::string> argv, FaultInjector& injector);
   void record_exits();
   expect::Timeline build_timeline(TimePoint until);
   void fail(Verdict v, const std::string& error) {
@@ -151,6 +157,8 @@ class ScenarioRun {
   ProcessGroup group_;
   std::map<std::string, std::string> values_;
   std::map<std::string, std::unique_ptr<Launched>> launched_;
+  // Declared before group_ so it is destroyed after it: server folders go once their processes have.
+  RealServers servers_;
   std::set<std::string> fiu_targets_;  // command services / "sut" with libfiu faults: run under the preload
   std::mutex events_mu_;
   std::vector<RawEvent> raw_;
@@ -160,7 +168,7 @@ class ScenarioRun {
 
 bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
                          const std::map<std::string, std::string>& env, const scenario::Readiness& ready,
-                         bool is_sut) {
+                         bool is_sut, const LaunchSpec& base, const std::function<bool(int)>& probe) {
   std::string error;
   std::map<std::string, std::string> resolved_env;
   for (const auto& [k, v] : env) {
@@ -183,7 +191,7 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
   l->id = id;
   Launched* lp = l.get();
   launched_[id] = std::move(l);
-  LaunchSpec spec;
+  LaunchSpec spec = base;
   spec.name = id;
   spec.argv = std::move(argv);
   spec.env = resolved_env;
@@ -211,7 +219,7 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
   }
   lp->process = p;
   values_[(is_sut ? std::string("sut") : "services." + id) + ".pid"] = std::to_string(p->pid());
-  if (!wait_ready(*lp, ready, &error)) {
+  if (!wait_ready(*lp, ready, probe, &error)) {
     const std::string who = is_sut ? "system under test" : "service \"" + id + "\"";
     if (SteadyClock::instance().now() >= deadline_) {
       fail(Verdict::kTimedOut, "scenario timeout of " + std::to_string(s_.timeout_ms) + " ms reached while waiting for " +
@@ -227,7 +235,8 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
   return true;
 }
 
-bool ScenarioRun::wait_ready(Launched& l, const scenario::Readiness& ready, std::string* error) {
+bool ScenarioRun::wait_ready(Launched& l, const scenario::Readiness& ready, const std::function<bool(int)>& probe,
+                             std::string* error) {
   auto start = SteadyClock::instance().now();
   auto limit = start + milliseconds(ready.timeout_ms);
   std::string target;
@@ -243,7 +252,7 @@ bool ScenarioRun::wait_ready(Launched& l, const scenario::Readiness& ready, std:
       if (l.cv.wait_for(lock, milliseconds(10), [&] { return l.ready_line.has_value(); })) return true;
     } else if (ready.kind == scenario::Readiness::Kind::kTcp) {
       int port = std::atoi(target.c_str());
-      if (port > 0 && tcp_accepting(port)) return true;
+      if (port > 0 && tcp_accepting(port) && (!probe || probe(port))) return true;
       std::this_thread::sleep_for(milliseconds(10));
     } else {
       auto r = http_request("GET", target, "", milliseconds(500));
@@ -261,13 +270,36 @@ bool ScenarioRun::wait_ready(Launched& l, const scenario::Readiness& ready, std:
     if (now >= limit || now >= deadline_) {
       std::string what = ready.kind == scenario::Readiness::Kind::kLine
                              ? "the {\"event\":\"ready\"} line on stdout"
-                             : ready.kind == scenario::Readiness::Kind::kTcp ? "TCP port " + target + " accepting"
+                             : ready.kind == scenario::Readiness::Kind::kTcp ? "TCP port " + target + (probe ? " serving clients" : " accepting")
                                                                              : "HTTP 2xx from " + target;
       *error = "waited " + std::to_string(ready.timeout_ms) + " ms for " + what + "; last log lines:" +
                join_tail(l.process->log_tail(10));
       return false;
     }
   }
+}
+
+// Mocks and proxies: the same flags, ready line (with the ports they chose) and control API.
+bool ScenarioRun::launch_controlled(const scenario::Service& svc, std::vector<std::string> argv,
+                                    FaultInjector& injector) {
+  for (const std::string& a : {std::string("--port"), std::to_string(svc.port), std::string("--control-port"),
+                               std::to_string(svc.control_port), std::string("--seed"), std::to_string(seed_),
+                               std::string("--name"), svc.id})
+    argv.push_back(a);
+  std::string error;
+  auto extra = resolve_all(svc.args, &error);
+  if (!extra) {
+    fail(Verdict::kError, "service \"" + svc.id + "\": " + error);
+    return false;
+  }
+  argv.insert(argv.end(), extra->begin(), extra->end());
+  if (!launch(svc.id, argv, svc.env, svc.ready, false)) return false;
+  auto& rl = *launched_[svc.id]->ready_line;
+  int port = rl.value("port", 0), control = rl.value("control_port", 0);
+  values_["services." + svc.id + ".port"] = std::to_string(port);
+  values_["services." + svc.id + ".control_port"] = std::to_string(control);
+  injector.add_target(svc.id, control);
+  return true;
 }
 
 void ScenarioRun::record_exits() {
@@ -332,38 +364,42 @@ expect::ScenarioResult ScenarioRun::run() {
 
   // Ports first: programs that cannot choose their own get one now, so templates can refer to them.
   for (const auto& svc : s_.services) {
-    if (svc.is_mock()) continue;
+    if (svc.has_control_api()) continue;
     int port = svc.port ? svc.port : pick_free_port();
     values_["services." + svc.id + ".port"] = std::to_string(port);
   }
   if (!s_.sut.is_builtin()) values_["sut.port"] = std::to_string(s_.sut.port ? s_.sut.port : pick_free_port());
 
+  // Start order: mocks (they pick their ports), real servers, command services, then the proxies,
+  // whose upstreams must be listening by then.
   bool ok = true;
-  // Mocks choose ephemeral ports and report them in their ready line.
   for (const auto& svc : s_.services) {
     if (!ok || !svc.is_mock()) continue;
-    std::vector<std::string> argv = {(fs::path(o_.bin_dir) / scenario::to_string(*svc.mock)).string(),
-                                     "--port", std::to_string(svc.port),
-                                     "--control-port", std::to_string(svc.control_port),
-                                     "--seed", std::to_string(seed_), "--name", svc.id};
+    ok = launch_controlled(svc, {(fs::path(o_.bin_dir) / scenario::to_string(*svc.mock)).string()}, injector);
+  }
+  for (const auto& svc : s_.services) {
+    if (!ok || !svc.is_server()) continue;
     std::string error;
     auto extra = resolve_all(svc.args, &error);
-    if (!extra) {
-      fail(Verdict::kError, "service \"" + svc.id + "\": " + error);
+    int port = std::atoi(values_["services." + svc.id + ".port"].c_str());
+    std::optional<ServerLaunch> plan;
+    if (extra) {
+      progress("preparing " + svc.id + ": " + scenario::to_string(*svc.server));
+      plan = servers_.prepare(*svc.server, svc.id, port, *extra, group_, o_.log_dir, deadline_, o_.interrupted, &error);
+    }
+    if (!plan) {
+      fail(SteadyClock::instance().now() >= deadline_ ? Verdict::kTimedOut : Verdict::kError,
+           "service \"" + svc.id + "\": " + error);
       ok = false;
       break;
     }
-    argv.insert(argv.end(), extra->begin(), extra->end());
-    ok = launch(svc.id, argv, svc.env, svc.ready, false);
-    if (!ok) break;
-    auto& rl = *launched_[svc.id]->ready_line;
-    int port = rl.value("port", 0), control = rl.value("control_port", 0);
-    values_["services." + svc.id + ".port"] = std::to_string(port);
-    values_["services." + svc.id + ".control_port"] = std::to_string(control);
-    injector.add_target(svc.id, control);
+    scenario::Readiness ready = svc.ready;
+    ready.kind = scenario::Readiness::Kind::kTcp;
+    ready.target = std::to_string(port);
+    ok = launch(svc.id, plan->spec.argv, svc.env, ready, false, plan->spec, plan->ready);
   }
   for (const auto& svc : s_.services) {
-    if (!ok || svc.is_mock()) continue;
+    if (!ok || !svc.is_command()) continue;
     std::string error;
     auto argv = resolve_all(svc.command, &error);
     if (!argv) {
@@ -373,6 +409,12 @@ expect::ScenarioResult ScenarioRun::run() {
     }
     ok = launch(svc.id, *argv, svc.env, svc.ready, false);
   }
+  for (const auto& svc : s_.services) {
+    if (!ok || !svc.is_proxy()) continue;
+    ok = launch_controlled(svc, {(fs::path(o_.bin_dir) / "fault-proxy").string(), "--upstream",
+                                 "127.0.0.1:" + values_["services." + svc.proxy + ".port"]},
+                           injector);
+  }
 
   // The system under test.
   if (ok) {
@@ -381,12 +423,14 @@ expect::ScenarioResult ScenarioRun::run() {
     if (s_.sut.is_builtin()) {
       argv = {(fs::path(o_.bin_dir) / s_.sut.builtin).string(), "--port", std::to_string(s_.sut.port),
               "--seed", std::to_string(seed_)};
+      // Each dependency by its role; a service behind a proxy is reached through the proxy only.
+      std::set<std::string> fronted;
+      for (const auto& svc : s_.services)
+        if (svc.is_proxy()) fronted.insert(svc.proxy);
       for (const auto& svc : s_.services) {
-        if (!svc.is_mock()) continue;
-        std::string flag = *svc.mock == scenario::MockKind::kCache ? "--cache"
-                           : *svc.mock == scenario::MockKind::kDb  ? "--db"
-                                                                   : "--rpc";
-        argv.push_back(flag);
+        std::string role = s_.dependency_role(svc);
+        if (role.empty() || fronted.count(svc.id)) continue;
+        argv.push_back("--" + role);
         argv.push_back("127.0.0.1:" + values_["services." + svc.id + ".port"]);
       }
       if (!s_.sut.config.is_null()) {

@@ -19,13 +19,20 @@ enum class FieldType {
   kEnum,         // one of `choices`
 };
 
+// Target kinds, as the table and messages name them: the built-in mocks and the fault proxy have a
+// fault control API; everything else ("command", "server", "sut") only takes libfiu faults.
+inline constexpr const char* kMockRpc = "mock-rpc";
+inline constexpr const char* kMockDb = "mock-db";
+inline constexpr const char* kMockCache = "mock-cache";
+inline constexpr const char* kFaultProxy = "fault-proxy";
+
 struct FaultField {
   std::string name;
   FieldType type = FieldType::kString;
   bool required = false;
   double min = 0, max = 0;            // kDurationMs / kInteger / kNumber
   std::vector<std::string> choices;   // kEnum
-  std::vector<std::string> mocks;     // non-empty: only valid on these mock kinds ("mock-db", ...)
+  std::vector<std::string> targets;   // non-empty: only valid on these target kinds ("mock-db", "fault-proxy", ...)
   std::string doc;
 };
 
@@ -33,9 +40,13 @@ struct FaultKind {
   std::string name;
   std::string doc;
   std::vector<FaultField> fields;     // kind-specific fields (common ones are in common_fault_fields)
-  bool any_target = false;            // false: target must be a built-in mock; true: any service or "sut"
+  std::vector<std::string> targets;   // target kinds it applies to (ignored when any_target)
+  bool any_target = false;            // true: any process with a libfiu fifo (mocks, commands, proxies, "sut")
   std::vector<std::vector<std::string>> at_most_one_of;  // mutually exclusive field groups
 };
+
+// The target kinds with a fault control API, for messages: "mock-rpc, mock-db, mock-cache, fault-proxy".
+const std::vector<std::string>& control_api_targets();
 
 // Fields every fault kind accepts: match, probability, start_delay_ms.
 const std::vector<FaultField>& common_fault_fields();

@@ -1,6 +1,8 @@
 // Small helpers of the scenario model (printing, look-ups).
 #include "scenario/model.h"
 
+#include "scenario/fault_kinds.h"
+
 namespace chaos::scenario {
 
 std::string Anchor::text() const {
@@ -23,6 +25,31 @@ const char* to_string(MockKind k) {
     case MockKind::kCache: return "mock-cache";
   }
   return "mock";
+}
+
+const char* to_string(ServerKind k) {
+  switch (k) {
+    case ServerKind::kRedis: return "redis";
+    case ServerKind::kPostgres: return "postgres";
+  }
+  return "server";
+}
+
+std::string Service::target_kind() const {
+  if (mock) return to_string(*mock);
+  if (is_proxy()) return kFaultProxy;
+  if (server) return "server";
+  return command.empty() ? "" : "command";  // "": a service whose kind did not validate
+}
+
+std::string Scenario::dependency_role(const Service& s) const {
+  if (s.mock) return *s.mock == MockKind::kCache ? "cache" : *s.mock == MockKind::kDb ? "db" : "rpc";
+  if (s.server) return *s.server == ServerKind::kRedis ? "cache" : "db";
+  if (s.is_proxy()) {
+    const Service* up = find_service(s.proxy);
+    return up && !up->is_proxy() ? dependency_role(*up) : "";
+  }
+  return "";
 }
 
 std::string Condition::text() const {

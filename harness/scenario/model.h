@@ -51,6 +51,11 @@ struct Anchor {
 enum class MockKind { kRpc, kDb, kCache };
 const char* to_string(MockKind k);  // "mock-rpc", "mock-db", "mock-cache"
 
+// Real servers the harness starts itself from the Debian packages, in a temporary folder on an
+// ephemeral loopback port (runner/real_servers.h).
+enum class ServerKind { kRedis, kPostgres };
+const char* to_string(ServerKind k);  // "redis", "postgres"
+
 struct Readiness {
   enum class Kind { kLine, kTcp, kHttp };
   Kind kind = Kind::kLine;  // kLine: the process prints its {"event":"ready",...} JSON line
@@ -61,14 +66,23 @@ struct Readiness {
 struct Service {
   std::string id;                          // key in "services", [a-z][a-z0-9_-]*
   std::optional<MockKind> mock;            // built-in mock, or ...
+  std::optional<ServerKind> server;        // ... a real server the harness runs, or ...
+  std::string proxy;                       // ... a fault-proxy in front of this service id, or ...
   std::vector<std::string> command;        // ... argv of any program (templates allowed)
-  std::vector<std::string> args;           // mock only: extra argv after the harness's own flags
+  std::vector<std::string> args;           // mock / server / proxy: extra argv after the harness's own
   std::map<std::string, std::string> env;  // extra environment (templates allowed)
   int port = 0;                            // 0: the harness picks a free port
-  int control_port = 0;                    // mock only; 0: ephemeral
-  Readiness ready;                         // mocks: kLine; commands: as given (required)
+  int control_port = 0;                    // mock / proxy only; 0: ephemeral
+  Readiness ready;                         // mocks, proxies: kLine; servers: kTcp; commands: as given
   SourcePos pos;
   bool is_mock() const { return mock.has_value(); }
+  bool is_server() const { return server.has_value(); }
+  bool is_proxy() const { return !proxy.empty(); }
+  bool is_command() const { return !is_mock() && !is_server() && !is_proxy(); }
+  // Mocks and proxies take faults through their control API and report ports in a ready line.
+  bool has_control_api() const { return is_mock() || is_proxy(); }
+  // "mock-db", "fault-proxy", "server", "command": the fault table's target kinds.
+  std::string target_kind() const;
 };
 
 struct EventSource {
@@ -273,6 +287,9 @@ struct Scenario {
   std::vector<Expectation> expectations;
 
   const Service* find_service(const std::string& id) const;
+  // The dependency role a service plays for the built-in gateway ("cache", "db", "rpc"), from its
+  // mock or server kind, or for a proxy from its upstream; "" for a command service.
+  std::string dependency_role(const Service& s) const;
   const Phase* find_phase(const std::string& name) const;
   const FaultStep* find_fault(const std::string& label) const;
   // Time of the first inject step, if any (steady state is judged before it).

@@ -481,26 +481,61 @@ class ScenarioReader {
       Service s;
       s.id = id;
       s.pos = v_.where(sp);
-      bool has_mock = o.has("mock"), has_cmd = o.has("command");
-      if (has_mock == has_cmd) {
-        v_.error(sp, has_mock ? "expected either \"mock\" or \"command\", not both"
-                              : "expected \"mock\" (mock-rpc, mock-db, mock-cache) or \"command\" (an argv array)");
+      const char* kinds[] = {"mock", "server", "proxy", "command"};
+      std::vector<std::string> present;
+      for (const char* k : kinds)
+        if (o.has(k)) present.emplace_back(k);
+      if (present.size() != 1) {
+        v_.error(sp, present.empty()
+                         ? "expected one of \"mock\" (mock-rpc, mock-db, mock-cache), \"server\" (redis, postgres), "
+                           "\"proxy\" (the id of the service it fronts) or \"command\" (an argv array)"
+                         : "expected exactly one of \"mock\", \"server\", \"proxy\" or \"command\", got " + join(present));
+        for (const auto& k : present) o.get(k);  // reported once above, not again as unknown fields
       }
-      if (has_mock) {
+      const std::string kind = present.empty() ? "" : present.front();
+      if (kind == "mock") {
         if (auto m = v_.choice(o, "mock", false, {"mock-rpc", "mock-db", "mock-cache"})) {
           s.mock = *m == "mock-rpc" ? MockKind::kRpc : *m == "mock-db" ? MockKind::kDb : MockKind::kCache;
         }
-        s.args = v_.str_array(o, "args", false, false);
-        s.control_port = static_cast<int>(v_.integer(o, "control_port", false, 0, 65535, "a port number").value_or(0));
-        s.ready = read_ready(o, true, false);
+      } else if (kind == "server") {
+        if (auto m = v_.choice(o, "server", false, {"redis", "postgres"}))
+          s.server = *m == "redis" ? ServerKind::kRedis : ServerKind::kPostgres;
+      } else if (kind == "proxy") {
+        if (auto up = v_.str(o, "proxy", false, "the id of the service the proxy fronts")) {
+          s.proxy = *up;
+          proxy_paths_[id] = o.at("proxy");
+        }
+      }
+      if (kind == "command" || kind.empty()) {
+        s.command = v_.str_array(o, "command", false, kind == "command", "an argv array of strings");
+        s.ready = read_ready(o, false, kind == "command");
       } else {
-        s.command = v_.str_array(o, "command", false, true, "an argv array of strings");
-        s.ready = read_ready(o, false, has_cmd);
+        s.args = v_.str_array(o, "args", false, false);
+        if (kind != "server")
+          s.control_port = static_cast<int>(v_.integer(o, "control_port", false, 0, 65535, "a port number").value_or(0));
+        // Mocks and proxies print their ready line; servers are ready when their port accepts.
+        s.ready = read_ready(o, true, false);
+        if (kind == "server") s.ready.kind = Readiness::Kind::kTcp;
       }
       s.env = v_.str_map(o, "env");
       s.port = static_cast<int>(v_.integer(o, "port", false, 0, 65535, "a port number (0 = pick a free one)").value_or(0));
       o.finish();
       s_.services.push_back(std::move(s));
+    }
+    for (const auto& s : s_.services) {
+      if (!s.is_proxy()) continue;
+      const Path& pp = proxy_paths_.at(s.id);
+      const Service* up = find_service(s.proxy);
+      if (s.proxy == s.id) {
+        v_.error(pp, "a proxy cannot front itself; expected the id of another service");
+      } else if (!up) {
+        std::string msg = "unknown service " + qt(s.proxy) + " as proxy upstream; expected one of " + service_list(false);
+        std::string near = closest(s.proxy, service_ids());
+        if (!near.empty()) msg += " (did you mean " + qt(near) + "?)";
+        v_.error(pp, msg);
+      } else if (up->is_proxy()) {
+        v_.error(pp, "service " + qt(s.proxy) + " is itself a proxy; a proxy must front a mock, server or command service");
+      }
     }
     // nlohmann's objects iterate in key order; users read services in file order.
     std::stable_sort(s_.services.begin(), s_.services.end(), [](const Service& a, const Service& b) {
@@ -698,10 +733,27 @@ class ScenarioReader {
     const FaultKind& kind = *find_fault_kind(*type);
     st.type = kind.name;
     bool ok = true;
-    if (!kind.any_target && (target_sut || (target && !target->is_mock()))) {
-      v_.error(p.key("type"), "fault type " + qt(kind.name) + " needs a built-in mock target (mock-rpc, mock-db, mock-cache); " +
-                                  qt(target_id) + (target_sut ? " is the system under test" : " is a command service") +
-                                  " (only \"fiu\" faults apply to any process)");
+    const std::string target_kind = target_sut ? "sut" : target ? target->target_kind() : "";
+    auto kind_phrase = [&](const std::string& k) {
+      return k == "sut" ? std::string("the system under test") : k == "command" ? std::string("a command service")
+             : k == "server" ? "a real server (" + std::string(to_string(*target->server)) + ")"
+                             : k;
+    };
+    if (kind.any_target) {
+      if (target_kind == "server") {
+        v_.error(p.key("type"), "fault type " + qt(kind.name) + " cannot target " + qt(target_id) + ", " + kind_phrase(target_kind) +
+                                    " run under its own user; put a \"proxy\" service in front of it and fault the proxy");
+        ok = false;
+      }
+    } else if (!target_kind.empty() &&
+               std::find(kind.targets.begin(), kind.targets.end(), target_kind) == kind.targets.end()) {
+      std::string msg = "fault type " + qt(kind.name) + " applies to " + join(kind.targets) + " targets; " + qt(target_id) +
+                        " is " + kind_phrase(target_kind);
+      if (target_kind == "fault-proxy") msg += " (the proxy takes " + kind_names_for(kFaultProxy) + ")";
+      else if (target_kind == "sut" || target_kind == "command") msg += " (only \"fiu\" faults apply to any process)";
+      else if (target_kind == "server") msg += " (put a \"proxy\" service in front of it and fault the proxy)";
+      else msg += " (a mock takes " + kind_names_for(target_kind) + ")";
+      v_.error(p.key("type"), msg);
       ok = false;
     }
     std::vector<const FaultField*> fields;
@@ -716,10 +768,9 @@ class ScenarioReader {
       }
       Path fp = p.key(f->name);
       if (!check_field(*f, *v, fp)) ok = false;
-      if (!f->mocks.empty() && target && target->mock) {
-        std::string mk = to_string(*target->mock);
-        if (std::find(f->mocks.begin(), f->mocks.end(), mk) == f->mocks.end()) {
-          v_.error(fp, "field " + qt(f->name) + " applies to " + join(f->mocks) + " targets only; " + qt(target_id) + " is " + mk, true);
+      if (!f->targets.empty() && target && target->has_control_api()) {
+        if (std::find(f->targets.begin(), f->targets.end(), target_kind) == f->targets.end()) {
+          v_.error(fp, "field " + qt(f->name) + " applies to " + join(f->targets) + " targets only; " + qt(target_id) + " is " + target_kind, true);
           ok = false;
         }
       }
@@ -1176,6 +1227,13 @@ class ScenarioReader {
   }
 
   // ---------------- cross-field checks ----------------
+  static std::string kind_names_for(const std::string& target_kind) {
+    std::vector<std::string> names;
+    for (const auto& k : fault_kinds())
+      if (k.any_target || std::find(k.targets.begin(), k.targets.end(), target_kind) != k.targets.end())
+        names.push_back(k.name);
+    return join(names);
+  }
   std::vector<std::string> service_ids() const {
     std::vector<std::string> ids;
     for (const auto& s : s_.services) ids.push_back(s.id);
@@ -1213,8 +1271,8 @@ class ScenarioReader {
             std::string near = closest(id, service_ids());
             if (!near.empty()) msg += " (did you mean " + qt(near) + "?)";
             v_.error(p, msg);
-          } else if (prop == "control_port" && !s->is_mock()) {
-            v_.error(p, "template \"${" + r.expr + "}\": service " + qt(id) + " is a command; only built-in mocks have a control_port");
+          } else if (prop == "control_port" && !s->has_control_api()) {
+            v_.error(p, "template \"${" + r.expr + "}\": service " + qt(id) + " is " + s->target_kind() + "; only built-in mocks and proxies have a control_port");
           }
         }
       }
@@ -1262,6 +1320,7 @@ class ScenarioReader {
   std::optional<int64_t> element_tol_;
   std::vector<Path> fault_paths_;  // parallel to s_.faults before sorting
   std::set<std::string> unsure_end_labels_;
+  std::map<std::string, Path> proxy_paths_;  // proxy service id -> where its "proxy" field is
   std::set<std::string> declared_phases_;  // including phases dropped for errors (no cascades)
   std::vector<bool> fault_at_ok_;  // parallel too: at_ms was valid (else time checks would mislead)
   bool workload_ok_ = false;

@@ -442,6 +442,26 @@ TEST_F(FaultProxyTest, LimitDataTruncatesThenClosesAndClearingRestoresFullReplie
   EXPECT_EQ(get_through_proxy("long"), value);
 }
 
+TEST_F(FaultProxyTest, LimitDataUnderSlowCloseDeliversTheTruncatedReplyAtOnceAndTheCloseLate) {
+  std::string value(100, 'x');
+  set_direct("long", value);
+  control().must_add({{"type", "limit_data"}, {"bytes", 10}, {"direction", "downstream"}});
+  control().must_add({{"type", "slow_close"}, {"delay_ms", 600}, {"direction", "downstream"}});
+  Fd s(connect_raw(port()));
+  ASSERT_GE(s.fd, 0);
+  auto start = SteadyClock::now();
+  send_all(s.fd, resp_command({"GET", "long"}));
+  ReadResult first = read_raw(s.fd, 10, 5s);
+  EXPECT_EQ(first.data, ("$100\r\n" + value).substr(0, 10));
+  EXPECT_LT(elapsed_ms(start), 400) << "the truncated part is not held back";
+  ReadResult rest = read_raw(s.fd, 0, 5s);
+  EXPECT_TRUE(rest.eof);
+  EXPECT_TRUE(rest.data.empty());
+  double closed = elapsed_ms(start);
+  EXPECT_GE(closed, 500) << "the close the fault makes is delayed like any other";
+  EXPECT_LT(closed, 600 + 1500);
+}
+
 TEST_F(FaultProxyTest, DownRefusesNewConnectionsDropsOpenOnesAndReopensOnTheSamePort) {
   Fd open(connect_raw(port()));
   ASSERT_GE(open.fd, 0);

@@ -257,9 +257,87 @@ TEST(ScenarioParser, RejectsAnUnknownServiceInAFaultTarget) {
 TEST(ScenarioParser, RejectsNonFiuFaultsOnCommandServices) {
   Parts p;
   p.faults = R"([{"label": "db-down", "at_ms": 1000, "target": "redis", "duration_ms": 1000, "fault": {"type": "down"}}])";
-  expect_one_error(p.text(), "\"down\"", "faults[0].fault.type", {"needs a built-in mock target", "\"redis\" is a command service"});
+  expect_one_error(p.text(), "\"down\"", "faults[0].fault.type", {"applies to mock-rpc, mock-db, mock-cache, fault-proxy targets", "\"redis\" is a command service"});
   p.faults = R"([{"label": "db-down", "at_ms": 1000, "target": "sut", "duration_ms": 1000, "fault": {"type": "fiu", "point": "posix/io/net/connect", "failinfo": 111}}])";
   EXPECT_TRUE(parse_scenario_text(p.text()).ok()) << dump(parse_scenario_text(p.text()));
+}
+
+// Real servers and proxies: the typed model, the gateway roles, and where each fault kind applies.
+const char* kRealServices = R"({"pg": {"server": "postgres", "args": ["-c", "max_connections=20"]},
+    "kv": {"server": "redis"}, "db": {"proxy": "pg"}, "cache": {"proxy": "kv", "control_port": 0},
+    "rpc": {"mock": "mock-rpc"}, "rpcp": {"proxy": "rpc"}})";
+
+TEST(ScenarioParser, ReadsServersAndProxiesAndTheirGatewayRoles) {
+  Parts p;
+  p.services = kRealServices;
+  p.faults = R"([{"label": "db-down", "at_ms": 1000, "target": "db", "duration_ms": 1000, "fault": {"type": "reset_peer", "direction": "downstream"}}])";
+  ParseResult r = parse_scenario_text(p.text(), "s.json");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const Scenario& s = *r.scenario;
+  const Service* pg = s.find_service("pg");
+  ASSERT_TRUE(pg && pg->is_server());
+  EXPECT_EQ(*pg->server, ServerKind::kPostgres);
+  EXPECT_EQ(pg->args, (std::vector<std::string>{"-c", "max_connections=20"}));
+  EXPECT_EQ(pg->ready.kind, Readiness::Kind::kTcp);
+  EXPECT_EQ(pg->target_kind(), "server");
+  const Service* db = s.find_service("db");
+  ASSERT_TRUE(db && db->is_proxy() && db->has_control_api());
+  EXPECT_EQ(db->proxy, "pg");
+  EXPECT_EQ(db->target_kind(), "fault-proxy");
+  EXPECT_EQ(s.dependency_role(*db), "db");
+  EXPECT_EQ(s.dependency_role(*s.find_service("cache")), "cache");
+  EXPECT_EQ(s.dependency_role(*s.find_service("kv")), "cache");
+  EXPECT_EQ(s.dependency_role(*s.find_service("rpcp")), "rpc");
+  EXPECT_EQ(s.faults[0].fault["direction"], "downstream");
+}
+
+TEST(ScenarioParser, RejectsABadProxyUpstream) {
+  Parts p;
+  p.services = R"({"db": {"mock": "mock-db"}, "rpc": {"proxy": "dbb"}})";
+  expect_one_error(p.text(), "\"dbb\"", "services.rpc.proxy", {"unknown service \"dbb\" as proxy upstream", "did you mean \"db\"?"});
+  p.services = R"({"db": {"mock": "mock-db"}, "rpc": {"proxy": "rpc"}})";
+  expect_one_error(p.text(), "\"rpc\"}", "services.rpc.proxy", {"cannot front itself"});
+  p.services = R"({"db": {"mock": "mock-db"}, "a": {"proxy": "db"}, "rpc": {"proxy": "a"}})";
+  expect_one_error(p.text(), "\"a\"}", "services.rpc.proxy", {"\"a\" is itself a proxy"});
+  p.services = R"({"db": {"mock": "mock-db", "server": "redis"}})";
+  expect_one_error(p.text(), "{\"mock\": \"mock-db\", \"server\"", "services.db", {"exactly one of", "mock, server"});
+  p.services = R"({"db": {"server": "mysql"}})";
+  expect_one_error(p.text(), "\"mysql\"", "services.db.server", {"redis", "postgres"});
+}
+
+TEST(ScenarioParser, EachFaultKindOnlyOnTargetsThatTakeIt) {
+  Parts p;
+  p.services = kRealServices;
+  auto with_fault = [&](const std::string& target, const std::string& fault) {
+    p.faults = R"([{"label": "db-down", "at_ms": 1000, "target": ")" + target +
+               R"(", "duration_ms": 1000, "fault": )" + fault + "}]";
+    return p.text();
+  };
+  // Proxy kinds on a proxy are fine; on a mock they are not, and the message says what the mock takes.
+  for (const char* f : {R"({"type": "bandwidth", "rate_kbps": 10})", R"({"type": "timeout", "timeout_ms": 500})",
+                        R"({"type": "slow_close", "delay_ms": 100})", R"({"type": "limit_data", "bytes": 10})",
+                        R"({"type": "slicer", "average_size": 4, "delay_us": 100})", R"({"type": "down"})",
+                        R"({"type": "latency", "latency_ms": 100, "direction": "upstream"})"}) {
+    auto r = parse_scenario_text(with_fault("db", f));
+    EXPECT_TRUE(r.ok()) << f << "\n" << dump(r);
+  }
+  expect_one_error(with_fault("rpc", R"({"type": "bandwidth", "rate_kbps": 10})"), "\"bandwidth\"", "faults[0].fault.type",
+                   {"applies to fault-proxy targets", "\"rpc\" is mock-rpc", "a mock takes latency, hang, error"});
+  // Mock kinds on a proxy: the message lists what the proxy takes.
+  expect_one_error(with_fault("db", R"({"type": "hang"})"), "\"hang\"", "faults[0].fault.type",
+                   {"\"db\" is fault-proxy", "the proxy takes latency, down, bandwidth, timeout, reset_peer"});
+  // Fields limited to one side.
+  expect_one_error(with_fault("rpc", R"({"type": "latency", "latency_ms": 10, "direction": "both"})"), "\"direction\": \"both\"",
+                   "faults[0].fault.direction", {"applies to fault-proxy targets only", "\"rpc\" is mock-rpc"});
+  expect_one_error(with_fault("db", R"({"type": "latency", "latency_ms": 10, "match": "SELECT*"})"), "\"match\": \"SELECT*\"",
+                   "faults[0].fault.match", {"applies to mock-rpc, mock-db, mock-cache targets only", "\"db\" is fault-proxy"});
+  expect_one_error(with_fault("db", R"({"type": "reset_peer", "direction": "sideways"})"), "\"sideways\"",
+                   "faults[0].fault.direction", {"upstream", "downstream", "both"});
+  // A real server takes no fault at all, not even fiu (it runs as another user).
+  expect_one_error(with_fault("pg", R"({"type": "down"})"), "\"down\"", "faults[0].fault.type",
+                   {"\"pg\" is a real server (postgres)", "put a \"proxy\" service in front of it"});
+  expect_one_error(with_fault("pg", R"({"type": "fiu", "point": "posix/io/net/send"})"), "\"fiu\"", "faults[0].fault.type",
+                   {"cannot target \"pg\"", "fault the proxy"});
 }
 
 TEST(ScenarioParser, RejectsAnUnknownServiceInATemplate) {
@@ -274,7 +352,7 @@ TEST(ScenarioParser, RejectsAnUnknownTemplateOrProperty) {
   p.sut = R"({"builtin": "gateway", "env": {"X": "${sut.host}"}})";
   expect_one_error(p.text(), "\"${sut.host}\"", "system_under_test.env.X", {"unknown template \"${sut.host}\""});
   p.sut = R"({"builtin": "gateway", "env": {"X": "${services.redis.control_port}"}})";
-  expect_one_error(p.text(), "\"${services.redis.control_port}\"", "system_under_test.env.X", {"only built-in mocks have a control_port"});
+  expect_one_error(p.text(), "\"${services.redis.control_port}\"", "system_under_test.env.X", {"only built-in mocks and proxies have a control_port"});
   p.sut = R"({"builtin": "gateway", "env": {"X": "${sut.port"}})";
   expect_one_error(p.text(), "\"${sut.port\"", "system_under_test.env.X", {"unterminated"});
 }
