@@ -333,6 +333,8 @@ TEST(ScenarioParser, EachFaultKindOnlyOnTargetsThatTakeIt) {
                    "faults[0].fault.match", {"applies to mock-rpc, mock-db, mock-cache targets only", "\"db\" is fault-proxy"});
   expect_one_error(with_fault("db", R"({"type": "reset_peer", "direction": "sideways"})"), "\"sideways\"",
                    "faults[0].fault.direction", {"upstream", "downstream", "both"});
+  expect_one_error(with_fault("db", R"({"type": "slicer", "average_size": 4, "size_variation": 4})"), "4}}",
+                   "faults[0].fault.size_variation", {"smaller than average_size (4), got 4"});
   // A real server takes no fault at all, not even fiu (it runs as another user).
   expect_one_error(with_fault("pg", R"({"type": "down"})"), "\"down\"", "faults[0].fault.type",
                    {"\"pg\" is a real server (postgres)", "put a \"proxy\" service in front of it"});
