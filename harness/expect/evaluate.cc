@@ -49,7 +49,22 @@ bool matches_where(const TimelineEvent& e, const std::map<std::string, json>& wh
   if (!e.data.is_object()) return false;
   for (const auto& [k, v] : where) {
     auto it = e.data.find(k);
-    if (it == e.data.end() || *it != v) return false;
+    if (it == e.data.end()) return false;
+    if (!v.is_object()) {
+      if (*it != v) return false;
+      continue;
+    }
+    // {"in": [...]}: equal to one of them; {"min", "max"}: a number within the bounds (inclusive).
+    if (v.contains("in")) {
+      bool any = false;
+      for (const auto& c : v["in"]) any = any || *it == c;
+      if (!any) return false;
+      continue;
+    }
+    if (!it->is_number()) return false;
+    double x = it->get<double>();
+    if (v.contains("min") && x < v["min"].get<double>()) return false;
+    if (v.contains("max") && x > v["max"].get<double>()) return false;
   }
   return true;
 }

@@ -978,12 +978,40 @@ class ScenarioReader {
     std::map<std::string, json> out;
     const json* v = o.get("where");
     if (!v) return out;
-    if (!v->is_object()) { v_.type_error(o.at("where"), *v, "an object of field -> value (matched by equality)"); return out; }
+    if (!v->is_object()) { v_.type_error(o.at("where"), *v, "an object of field -> value, {\"min\", \"max\"} or {\"in\": [...]}"); return out; }
     for (auto it = v->begin(); it != v->end(); ++it) {
-      if (it->is_object() || it->is_array()) { v_.type_error(o.at("where").key(it.key()), *it, "a string, number, boolean or null"); continue; }
+      Path fp = o.at("where").key(it.key());
+      if (it->is_array()) { v_.type_error(fp, *it, "a string, number, boolean, null, {\"min\", \"max\"} or {\"in\": [...]}"); continue; }
+      if (it->is_object() && !valid_where_match(*it, fp)) continue;
       out[it.key()] = *it;
     }
     return out;
+  }
+
+  // {"min": n, "max": n} (numbers, either or both; min <= max) or {"in": [scalar, ...]} (non-empty).
+  bool valid_where_match(const json& m, const Path& p) {
+    const std::string expected = "{\"min\": number, \"max\": number} or {\"in\": [values]}";
+    if (m.empty()) { v_.error(p, "expected " + expected + ", got an empty object"); return false; }
+    bool ok = true;
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "min" || k == "max") {
+        if (!it->is_number()) { v_.type_error(p.key(k), *it, "a number"); ok = false; }
+      } else if (k == "in") {
+        if (!it->is_array() || it->empty()) { v_.type_error(p.key(k), *it, "a non-empty array of strings, numbers, booleans or null"); ok = false; continue; }
+        for (size_t i = 0; i < it->size(); ++i)
+          if ((*it)[i].is_object() || (*it)[i].is_array()) { v_.type_error(p.key(k).idx(i), (*it)[i], "a string, number, boolean or null"); ok = false; }
+      } else {
+        v_.error(p.key(k), "unknown field " + qt(k) + " in a where match; expected " + expected);
+        ok = false;
+      }
+    }
+    if (m.contains("in") && (m.contains("min") || m.contains("max"))) { v_.error(p, "expected " + expected + ", not both"); ok = false; }
+    if (ok && m.contains("min") && m.contains("max") && m["min"].get<double>() > m["max"].get<double>()) {
+      v_.error(p.key("max"), "expected max >= min (" + m["min"].dump() + "), got " + m["max"].dump());
+      ok = false;
+    }
+    return ok;
   }
 
   void read_expect(const json& j, const Path& p) {

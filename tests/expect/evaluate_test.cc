@@ -329,6 +329,27 @@ TEST(Never, MatchesGenericEventsWithFieldFilters) {
   EXPECT_TRUE(one(R"({"never": {"event": "heal.attempt", "name": "cache"}})", t.tl).passed);
 }
 
+TEST(EventCount, WhereMatchesByValueRangeAndSet) {
+  TL t;
+  t.fault(1000, 3000, "db-down");
+  t.ev(1500, "timeout", {{"name", "db"}, {"op", "read"}, {"limit_ms", 200.0}});
+  t.ev(1600, "timeout", {{"name", "db"}, {"op", "connect"}, {"limit_ms", 450}});
+  t.ev(1700, "timeout", {{"name", "db"}, {"op", "overall"}});
+  auto count = [&](const std::string& where, int n) {
+    std::string e = R"({"events": {"type": "timeout", "where": )" + where +
+                    R"(, "min": )" + std::to_string(n) + R"(, "max": )" + std::to_string(n) + "}}";
+    auto r = one(e.c_str(), t.tl);
+    EXPECT_TRUE(r.passed) << where << ": " << r.explanation;
+  };
+  count(R"({"limit_ms": 200})", 1);                          // an integer equals the same float
+  count(R"({"limit_ms": {"min": 150, "max": 250}})", 1);
+  count(R"({"limit_ms": {"min": 200}})", 2);                 // inclusive
+  count(R"({"limit_ms": {"max": 1000}})", 2);                // a missing field never matches
+  count(R"({"op": {"in": ["read", "connect"]}})", 2);
+  count(R"({"op": {"in": ["write"]}})", 0);
+  count(R"({"op": {"min": 0}})", 0);                         // a range never matches a string
+}
+
 TEST(MaxTransitions, DetectsFlapping) {
   TL t = outage();
   t.breaker(4000, "db", "CLOSED", "OPEN");

@@ -342,6 +342,19 @@ TEST(ScenarioParser, EachFaultKindOnlyOnTargetsThatTakeIt) {
                    {"cannot target \"pg\"", "fault the proxy"});
 }
 
+TEST(ScenarioParser, WhereTakesValuesRangesAndSetsOnly) {
+  Parts p;
+  auto with_where = [&](const std::string& w) {
+    p.expect = R"([{"events": {"type": "timeout", "where": )" + w + R"(, "min": 1}}])";
+    return p.text();
+  };
+  EXPECT_TRUE(parse_scenario_text(with_where(R"({"limit_ms": {"min": 1, "max": 2}, "op": {"in": ["read", 3]}})")).ok());
+  expect_one_error(with_where(R"({"limit_ms": {"min": 5, "max": 2}})"), "2}}", "expect[0].events.where.limit_ms.max", {"max >= min (5)"});
+  expect_one_error(with_where(R"({"limit_ms": {"above": 5}})"), "5}}", "expect[0].events.where.limit_ms.above", {"unknown field \"above\""});
+  expect_one_error(with_where(R"({"op": {"in": []}})"), "[]", "expect[0].events.where.op.in", {"non-empty array"});
+  expect_one_error(with_where(R"({"op": ["read"]})"), "[\"read\"]", "expect[0].events.where.op", {"{\"in\": [...]}"});
+}
+
 TEST(ScenarioParser, RejectsAnUnknownServiceInATemplate) {
   Parts p;
   p.sut = R"({"builtin": "gateway", "health": {"url": "http://127.0.0.1:${services.dbb.port}/health"}})";
