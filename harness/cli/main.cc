@@ -53,7 +53,7 @@ options:
   --seed N           override every scenario's seed
   --report-dir DIR   where reports and process logs go (default: reports)
   --format LIST      json,html,junit (default: all three)
-  --bin-dir DIR      where mock-* and gateway live (default: this program's folder)
+  --bin-dir DIR      where mock-*, fault-proxy and gateway live (default: this program's folder)
   --quiet            only the final summary
   -h, --help         this text
 
