@@ -1,6 +1,7 @@
 #include "runner/fiu_remote.h"
 
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -14,6 +15,20 @@ namespace {
 constexpr const char* kRunPreload = "/usr/lib/fiu/fiu_run_preload.so";
 constexpr const char* kPosixPreload = "/usr/lib/fiu/fiu_posix_preload.so";
 
+// The AddressSanitizer runtime this harness runs with, or "" when it is not an ASan build.
+std::string own_asan_runtime() {
+  std::string found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        const char* name = info->dlpi_name;
+        if (!name || !std::strstr(name, "/libasan.so")) return 0;
+        *static_cast<std::string*>(out) = name;
+        return 1;
+      },
+      &found);
+  return found;
+}
+
 }  // namespace
 
 FiuPreload fiu_preload_env(const std::string& fifo_base) {
@@ -25,11 +40,15 @@ FiuPreload fiu_preload_env(const std::string& fifo_base) {
     }
   }
   p.available = true;
-  p.env["LD_PRELOAD"] = std::string(kRunPreload) + " " + kPosixPreload;
+  // An AddressSanitizer program refuses to start unless the ASan runtime is the first library loaded
+  // (and with verify_asan_link_order=0 it crashes with SIGSEGV instead). When the harness is an ASan
+  // build, so are the built-in gateway and the mocks it starts: its own runtime goes first. The SUT
+  // keeps the harness's ASAN_OPTIONS, so leaks and reports in it are still found. (A SUT from another
+  // ASan build under a Release harness still fails, with ASan's own message in its log.)
+  std::string asan = own_asan_runtime();
+  p.env["LD_PRELOAD"] = (asan.empty() ? "" : asan + " ") + kRunPreload + " " + kPosixPreload;
   p.env["FIU_CTRL_FIFO"] = fifo_base;
   p.env["FIU_ENABLE"] = "";  // nothing enabled at start; the runner switches points on by fifo
-  // A sanitizer-built SUT would refuse to start with another library preloaded before its runtime.
-  p.env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0";
   return p;
 }
 

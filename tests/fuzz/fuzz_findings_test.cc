@@ -1,6 +1,7 @@
 // Every bug the fuzz targets found, pinned as a plain unit test so the normal build (not only the
 // clang fuzz build) keeps it fixed. The crashing inputs themselves are kept as regression seeds in
 // tests/fuzz/regressions/<target>/ and replayed by scripts/fuzz.sh.
+#include <fiu.h>
 #include <gtest/gtest.h>
 
 #include "cache/resp_session.h"
@@ -86,6 +87,41 @@ TEST(FuzzFindingsTest, RespLengthLineVerdictDoesNotDependOnReadBoundaries) {
     EXPECT_FALSE(r.closed) << chunk;
     EXPECT_EQ(r.out, "+PONG\r\n") << chunk;
   }
+}
+
+// control_api_fuzz (a leak report under LeakSanitizer): two fiu faults on the same point. The first
+// to end disabled the point while the second was still active, and enabling an enabled point again
+// leaked libfiu's copy of its name. The point must fail while any fault on it is active, with the
+// settings of the most recent one, and stop failing only when the last one ends.
+TEST(FuzzFindingsTest, OverlappingFiuFaultsOnOnePointKeepItEnabledUntilTheLastEnds) {
+  fiu_init(0);
+  const char* point = "test/fuzz-findings/overlap";
+  ManualClock clock;
+  SeededRandom rng(1);
+  NullService svc;
+  FaultTable table(clock, rng, svc);
+  auto fails_with = [&]() -> long {
+    if (!fiu_fail(point)) return 0;
+    return static_cast<long>(reinterpret_cast<intptr_t>(fiu_failinfo()));
+  };
+  std::string first = table.add({{"type", "fiu"}, {"point", point}, {"failinfo", 5}});
+  EXPECT_EQ(fails_with(), 5);
+  std::string second = table.add({{"type", "fiu"}, {"point", point}, {"failinfo", 7}});
+  EXPECT_EQ(fails_with(), 7) << "the most recent fault's settings apply";
+  ASSERT_TRUE(table.remove(first));
+  EXPECT_EQ(fails_with(), 7) << "the point was disabled under the fault that is still active";
+  std::string third = table.add({{"type", "fiu"}, {"point", point}, {"failinfo", 9}});
+  ASSERT_TRUE(table.remove(third));
+  EXPECT_EQ(fails_with(), 7) << "back to the settings of the fault still active";
+  ASSERT_TRUE(table.remove(second));
+  EXPECT_EQ(fails_with(), 0) << "the point stays enabled after the last fault on it ended";
+  // Faults still active when the table goes away release the point too.
+  {
+    FaultTable other(clock, rng, svc);
+    other.add({{"type", "fiu"}, {"point", point}, {"failinfo", 3}});
+    EXPECT_EQ(fails_with(), 3);
+  }
+  EXPECT_EQ(fails_with(), 0);
 }
 
 }  // namespace

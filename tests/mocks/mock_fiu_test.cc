@@ -6,7 +6,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <csignal>
 #include <dirent.h>
+#include <link.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace chaos::mocks::testing {
@@ -29,6 +32,52 @@ std::string ping(int port) {
   if (r) freeReplyObject(r);
   redisFree(c);
   return out;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CHAOS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHAOS_TEST_ASAN 1
+#endif
+#endif
+
+#ifdef CHAOS_TEST_ASAN
+// The ASan runtime this test is linked with; the mocks of the same build are linked with the same one.
+std::string asan_runtime_path() {
+  std::string found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.find("/libasan.so") == std::string::npos) return 0;
+        *static_cast<std::string*>(out) = name;
+        return 1;
+      },
+      &found);
+  return found;
+}
+#endif
+
+// `fiu-run -x -c <command> <mock>`. In an AddressSanitizer build the ASan runtime must be the first
+// preloaded library or the mock refuses to start, and fiu-run replaces LD_PRELOAD with its own two
+// libraries; so there fiu-run starts env(1), which puts the runtime in front of fiu-run's list (the
+// list fiu-run 1.1 exports, see /usr/bin/fiu-run) and starts the mock with fiu-run's FIU_ENABLE. That
+// env(1) has the fiu preloads but makes no network call, so the fault only hits the mock; `-f ""`
+// keeps it from creating a control fifo that the mock (same pid after exec) would then collide with.
+std::vector<std::string> fiu_run_argv(const std::string& command, const std::string& mock) {
+  std::vector<std::string> argv = {"/usr/bin/fiu-run", "-x", "-f", "", "-c", command};
+#ifdef CHAOS_TEST_ASAN
+  std::string asan = asan_runtime_path();
+  EXPECT_FALSE(asan.empty()) << "an ASan build without libasan.so among its loaded libraries";
+  // libfiu's fiu_run_preload.so strdup()s its FIU_ENABLE commands and never frees them: a leak in
+  // third-party code that LeakSanitizer reports when the mock exits. Suppressed for this child only,
+  // by module name, so every leak of the mock itself is still reported.
+  argv.insert(argv.end(), {"/usr/bin/env",
+                           "LD_PRELOAD=" + asan + " /usr/lib/fiu/fiu_run_preload.so /usr/lib/fiu/fiu_posix_preload.so",
+                           "LSAN_OPTIONS=suppressions=" CHAOS_SOURCE_DIR "/tests/mocks/fiu_run_preload.lsan.supp:print_suppressions=0"});
+#endif
+  argv.push_back(mock);
+  return argv;
 }
 
 class MockFiuTest : public MockFixture {};
@@ -71,14 +120,21 @@ TEST_F(MockFiuTest, FiuCtrlDrivesThePointsThroughTheRemoteControlFifo) {
 TEST_F(MockFiuTest, FiuRunPosixPreloadMakesTheMocksLibcCallsFail) {
   // recv() fails with ECONNRESET (104) inside mock-cache: it must close the client's connection and
   // say why, and the client must see the failure.
-  mock_ = std::make_unique<MockProcess>(std::vector<std::string>{
-      "/usr/bin/fiu-run", "-x", "-c", "enable name=posix/io/net/recv,failinfo=104", mock_binary("mock-cache")});
+  mock_ = std::make_unique<MockProcess>(
+      fiu_run_argv("enable name=posix/io/net/recv,failinfo=104", mock_binary("mock-cache")));
   ASSERT_TRUE(mock_->ready()) << mock_->error();
   std::string got = ping(port());
   EXPECT_EQ(got.rfind("io:", 0), 0u) << got;
   EXPECT_TRUE(eventually([&] { return mock_->stderr_text().find("read failed: Connection reset by peer") != std::string::npos; },
                          3s))
       << mock_->stderr_text();
+  // Failing calls must not leave the mock in a state it cannot shut down from: SIGTERM still ends it
+  // with exit code 0 (in a sanitizer build that also means no report at exit).
+  mock_->send_signal(SIGTERM);
+  std::optional<int> status = mock_->wait_exit(5s);
+  ASSERT_TRUE(status.has_value()) << "mock-cache did not exit within 5 s of SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status << "\n"
+                                                                  << mock_->stderr_text();
   // Control: the same binary without the preload answers.
   MockProcess plain({mock_binary("mock-cache")});
   ASSERT_TRUE(plain.ready()) << plain.error();
