@@ -104,6 +104,13 @@ const std::vector<FaultKind>& fault_kinds() {
   return kinds;
 }
 
+const std::vector<FieldOrder>& field_orders() {
+  static const std::vector<FieldOrder> orders = {
+      {"slicer", "size_variation", "average_size"},  // a slice is never empty
+  };
+  return orders;
+}
+
 const FaultKind* find_fault_kind(const std::string& name) {
   for (const auto& k : fault_kinds())
     if (k.name == name) return &k;

@@ -45,6 +45,12 @@ struct FaultKind {
   std::vector<std::vector<std::string>> at_most_one_of;  // mutually exclusive field groups
 };
 
+// Cross-field rules: in kind `kind`, when both are given, field `smaller` must be below field `larger`.
+struct FieldOrder {
+  std::string kind, smaller, larger;
+};
+const std::vector<FieldOrder>& field_orders();
+
 // The target kinds with a fault control API, for messages: "mock-rpc, mock-db, mock-cache, fault-proxy".
 const std::vector<std::string>& control_api_targets();
 

@@ -775,14 +775,13 @@ class ScenarioReader {
         }
       }
     }
-    // The one cross-field rule of the table: a slice is never empty.
-    if (kind.name == "slicer" && j.contains("size_variation") && j.contains("average_size") &&
-        j["size_variation"].is_number_integer() && j["average_size"].is_number_integer() &&
-        j["size_variation"].get<int64_t>() >= j["average_size"].get<int64_t>()) {
-      v_.error(p.key("size_variation"), "expected size_variation smaller than average_size (" +
-                                            std::to_string(j["average_size"].get<int64_t>()) + "), got " +
-                                            std::to_string(j["size_variation"].get<int64_t>()));
-      ok = false;
+    for (const auto& rule : field_orders()) {
+      if (rule.kind != kind.name || !j.contains(rule.smaller) || !j.contains(rule.larger)) continue;
+      const json &a = j[rule.smaller], &b = j[rule.larger];
+      if (a.is_number() && b.is_number() && a.get<double>() >= b.get<double>()) {
+        v_.error(p.key(rule.smaller), "expected " + rule.smaller + " smaller than " + rule.larger + " (" + b.dump() + "), got " + a.dump());
+        ok = false;
+      }
     }
     for (const auto& group : kind.at_most_one_of) {
       std::vector<std::string> present;
