@@ -146,10 +146,10 @@ class RedisCache final : public CacheClient {
 std::unique_ptr<CacheClient> make_redis_cache(const ClientSettings& s) { return std::make_unique<RedisCache>(s); }
 
 std::chrono::milliseconds op_budget(const Deadline& d, std::chrono::milliseconds limit) {
-  if (d.is_infinite()) return limit;
-  auto rem = std::chrono::duration_cast<std::chrono::milliseconds>(d.remaining());
-  if (rem.count() <= 0) return std::chrono::milliseconds(0);
-  return std::min(limit, rem);
+  // The library's rule (min of the op's limit and what is left of the deadline), in whole ms for the
+  // client libraries' timeouts.
+  auto b = std::chrono::duration_cast<std::chrono::milliseconds>(d.budget_for(limit));
+  return std::max(b, std::chrono::milliseconds(0));
 }
 
 }  // namespace chaos::gateway
