@@ -4,6 +4,7 @@
 // for a condition with a deadline; timing assertions carry explicit, generous tolerances.
 #include "control_client.h"
 #include "mock_process.h"
+#include "proxy_binary.h"
 #include "redis_server.h"
 
 #include <gtest/gtest.h>
@@ -32,11 +33,6 @@ using mocks::testing::elapsed_ms;
 using mocks::testing::eventually;
 using mocks::testing::MockProcess;
 using SteadyClock = std::chrono::steady_clock;
-
-std::string proxy_binary() {
-  const char* dir = std::getenv("CHAOS_MOCK_BIN_DIR");
-  return std::string(dir && *dir ? dir : CHAOS_BIN_DIR) + "/fault-proxy";
-}
 
 // ---- raw sockets, for the exact bytes, resets and closes --------------------------------------
 

@@ -4,6 +4,7 @@
 // (runner/real_servers.h). Waits poll with deadlines; timing assertions carry explicit tolerances.
 #include "control_client.h"
 #include "mock_process.h"
+#include "proxy_binary.h"
 #include "redis_server.h"
 #include "runner/real_servers.h"
 
@@ -25,11 +26,6 @@ using mocks::testing::elapsed_ms;
 using mocks::testing::eventually;
 using mocks::testing::MockProcess;
 using SteadyClock = std::chrono::steady_clock;
-
-std::string proxy_binary() {
-  const char* dir = std::getenv("CHAOS_MOCK_BIN_DIR");
-  return std::string(dir && *dir ? dir : CHAOS_BIN_DIR) + "/fault-proxy";
-}
 
 struct PgDeleter {
   void operator()(PGconn* c) const { PQfinish(c); }
