@@ -137,15 +137,42 @@ std::vector<std::string> Process::log_tail(size_t n) const {
   return {lines.begin(), lines.end()};
 }
 
+// The group's leader is a placeholder process that does nothing but wait, not the first service.
+// A group lives only while a member does: were the first child its leader (initdb, say, which exits
+// within seconds), children launched after it had gone could not join, and would scatter into groups
+// of their own that a group-wide kill no longer reaches. The anchor lives until terminate_all.
 struct ProcessGroup::Impl {
-  bp::group group;
+  pid_t anchor = -1;
+
+  // Forks the anchor. Returns its pid (= the group id) or -1 with errno set.
+  static pid_t fork_anchor() {
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      // The child of a multi-threaded parent: async-signal-safe calls only, and it never execs.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(0);
+      // Hold none of the harness's descriptors: a copy of another child's pipe would hide its EOF.
+      ::syscall(SYS_close_range, 0U, ~0U, 0U);
+      // The harness may block or catch these; the anchor must die of the group's SIGTERM.
+      ::signal(SIGTERM, SIG_DFL);
+      ::signal(SIGINT, SIG_DFL);
+      ::signal(SIGHUP, SIG_DFL);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      for (;;) ::pause();
+    }
+    if (pid > 0) ::setpgid(pid, pid);  // also from this side, so no launch can race the child's own call
+    return pid;
+  }
 };
 
 ProcessGroup::ProcessGroup() : impl_(std::make_unique<Impl>()) {}
 
 ProcessGroup::~ProcessGroup() {
   terminate_all();
-  impl_->group.detach();  // everything is reaped; keep bp::group from touching the pgid again
 }
 
 std::vector<Process*> ProcessGroup::processes() {
@@ -180,7 +207,23 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
 
   const pid_t parent = ::getpid();
-  const pid_t parent_pgrp = ::getpgrp();
+  pid_t group_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (impl_->anchor < 0) {
+      impl_->anchor = Impl::fork_anchor();
+      if (impl_->anchor < 0) {
+        *error = spec.name + ": cannot create the scenario's process group: " + std::strerror(errno);
+        ::close(out_pipe[0]);
+        ::close(out_pipe[1]);
+        ::close(log_fd);
+        return nullptr;
+      }
+      pgid_ = impl_->anchor;
+      watchdog_register_group(pgid_);
+    }
+    group_id = pgid_;
+  }
   const int child_out = out_pipe[1];
   const int child_err = log_fd;
   const bool switch_user = spec.uid.has_value();
@@ -188,7 +231,7 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   const gid_t gid = spec.gid.value_or(0);
   const std::string work_dir = spec.work_dir;
   // Runs in the child between fork and exec: only async-signal-safe calls here.
-  auto setup = [parent, parent_pgrp, child_out, child_err, switch_user, uid, gid, &work_dir](auto&) {
+  auto setup = [parent, group_id, child_out, child_err, switch_user, uid, gid, &work_dir](auto&) {
     auto die = [child_err](const char* msg) {
       ssize_t w = ::write(child_err, msg, std::strlen(msg));
       (void)w;
@@ -197,8 +240,8 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
     if (switch_user && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0))
       die("chaos-harness: cannot switch to the service's user (the harness must run as root for that)\n");
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // Joining the scenario's group fails once every earlier member is gone; never stay in ours.
-    if (::getpgrp() == parent_pgrp) ::setpgid(0, 0);
+    // Outside the scenario's group a group-wide kill would miss it: refuse to run at all.
+    if (::setpgid(0, group_id) != 0) die("chaos-harness: cannot join the scenario's process group\n");
     if (::getppid() != parent) ::_exit(127);  // the harness died before prctl took effect
     if (!work_dir.empty() && ::chdir(work_dir.c_str()) != 0) die("chaos-harness: cannot enter the working directory\n");
     ::dup2(child_out, STDOUT_FILENO);
@@ -218,7 +261,7 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   {
     std::lock_guard<std::mutex> lock(mu_);
     try {
-      bp::child c(bp::exe = *exe, bp::args = args, env, bp::std_in < bp::null, impl_->group,
+      bp::child c(bp::exe = *exe, bp::args = args, env, bp::std_in < bp::null,
                   bp::extend::on_exec_setup = setup, ec);
       if (!ec) {
         pid = c.id();
@@ -250,17 +293,13 @@ Process* ProcessGroup::launch(const LaunchSpec& spec, LineHandler on_stdout_line
   reader->thread = std::thread([reader] { reader->run(); });
 
   std::lock_guard<std::mutex> lock(mu_);
-  if (pgid_ < 0) {
-    pgid_ = static_cast<pid_t>(impl_->group.native_handle());
-    watchdog_register_group(pgid_);
-  }
   processes_.push_back(std::move(proc));
   return processes_.back().get();
 }
 
 void ProcessGroup::terminate_all(Duration grace) {
   std::vector<Process*> procs = processes();
-  if (procs.empty()) return;
+  if (procs.empty() && pgid_ < 0) return;
   auto reap_all = [&] {
     for (auto* p : procs) p->poll();
     // Descendants reparented to us (we are a subreaper) that are still in the group.
@@ -298,7 +337,11 @@ void ProcessGroup::terminate_all(Duration grace) {
     }
   }
   for (auto* p : procs) p->join_reader();
-  if (pgid_ > 0 && count_live_processes_in_group(pgid_) == 0) watchdog_unregister_group(pgid_);
+  if (pgid_ > 0 && count_live_processes_in_group(pgid_) == 0) {
+    watchdog_unregister_group(pgid_);
+    std::lock_guard<std::mutex> lock(mu_);
+    impl_->anchor = -1;  // a later launch starts a new group rather than joining a dead one
+  }
 }
 
 std::optional<std::string> resolve_executable(const std::string& program, std::string* error) {

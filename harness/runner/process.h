@@ -74,6 +74,9 @@ class Process {
 };
 
 // One process group holding every process of a scenario; destroying it kills and reaps them all.
+// The group's leader is a placeholder forked at the first launch (not the first service, which may
+// exit early, e.g. initdb), so every later launch still joins the same group; a child that cannot
+// join does not run.
 class ProcessGroup {
  public:
   ProcessGroup();

@@ -94,7 +94,8 @@ TEST_F(ProcessTest, TerminateAllKillsEveryMemberAndDescendantEvenIfTheyIgnoreSig
   ASSERT_NE(group.launch(spec({"ignore-term", "wait-forever"}), nullptr, &error), nullptr) << error;
   pid_t pgid = group.pgid();
   ASSERT_GT(pgid, 0);
-  ASSERT_TRUE(eventually([&] { return chaos::runner::count_live_processes_in_group(pgid) == 3; }))
+  // The two members, the sleeper one of them forked, and the group's anchor.
+  ASSERT_TRUE(eventually([&] { return chaos::runner::count_live_processes_in_group(pgid) == 4; }))
       << chaos::runner::count_live_processes_in_group(pgid);
   auto t0 = std::chrono::steady_clock::now();
   group.terminate_all(300ms);
@@ -102,6 +103,28 @@ TEST_F(ProcessTest, TerminateAllKillsEveryMemberAndDescendantEvenIfTheyIgnoreSig
   EXPECT_EQ(chaos::runner::count_live_processes_in_group(pgid), 0);
   EXPECT_LT(took, 2500ms) << "SIGKILL must follow the grace period promptly";
   for (auto* p : group.processes()) EXPECT_FALSE(p->running());
+}
+
+// initdb is the first process of a real-PostgreSQL scenario and is gone before postgres starts: the
+// group must outlive its first member, or later members land outside it and a group kill misses them.
+TEST_F(ProcessTest, MembersLaunchedAfterTheFirstHasExitedStillJoinTheGroup) {
+  chaos::runner::become_subreaper();
+  ProcessGroup group;
+  std::string error;
+  auto* first = group.launch(spec({"exit", "0"}), nullptr, &error);
+  ASSERT_NE(first, nullptr) << error;
+  ASSERT_TRUE(eventually([&] { return !first->running(); }));  // exited and reaped
+  const pid_t pgid = group.pgid();
+  ASSERT_GT(pgid, 0);
+  EXPECT_NE(pgid, first->pid()) << "the first member must not be the group's leader";
+  auto* later = group.launch(spec({"ignore-term", "wait-forever"}), nullptr, &error);
+  ASSERT_NE(later, nullptr) << error;
+  ASSERT_TRUE(eventually([&] { return ::getpgid(later->pid()) == pgid; }))
+      << "later member is in group " << ::getpgid(later->pid()) << ", expected " << pgid;
+  EXPECT_NE(::getpgid(later->pid()), ::getpgrp()) << "a member must never stay in the harness's group";
+  group.terminate_all(300ms);
+  EXPECT_FALSE(later->running());
+  EXPECT_EQ(chaos::runner::count_live_processes_in_group(pgid), 0);
 }
 
 TEST_F(ProcessTest, MissingBinaryIsAClearErrorAndStartsNothing) {

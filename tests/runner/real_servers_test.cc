@@ -134,6 +134,8 @@ TEST_F(RealServersTest, PostgresIsInitialisedRunsAsAnUnprivilegedUserAndStopsFas
     auto* p = group.launch(plan->spec, nullptr, &error);
     ASSERT_NE(p, nullptr) << error;
     ASSERT_TRUE(eventually([&] { return plan->ready(port); }, 15000ms)) << "postgres never served; see " << plan->spec.log_path;
+    // initdb, the group's first member, has exited; postgres must still be in the scenario's group.
+    EXPECT_EQ(::getpgid(p->pid()), group.pgid());
     if (::geteuid() == 0) {
       const passwd* pw = ::getpwnam("postgres");
       ASSERT_NE(pw, nullptr);
