@@ -42,13 +42,28 @@ configure() {  # configure <build-dir> <cmake args...>
 
 step() { echo; echo "=== $* ($(date +%H:%M:%S))"; }
 
+# ctest_strict <build-dir> <ctest args...>: ctest, and a skipped test fails the step. Every tool a
+# test needs is installed by install_deps.sh, so a skip means a broken set-up that would otherwise
+# pass silently (CHAOS_ALLOW_SKIPS=1 to run anyway on a machine without, e.g., chromium).
+ctest_strict() {
+  local dir=$1; shift
+  local out="/tmp/chaos-ctest-$(basename "$dir").log" rc=0
+  (cd "$dir" && ctest "$@") 2>&1 | tee "$out" || rc=$?  # pipefail: ctest's status
+  if grep -q '(Skipped)' "$out" && [ "${CHAOS_ALLOW_SKIPS:-0}" != 1 ]; then
+    echo "skipped tests in $dir (a tool is missing; see the skip messages above):" >&2
+    grep '(Skipped)' "$out" >&2
+    rc=1
+  fi
+  return $rc
+}
+
 step "Release build"
 configure build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$JOBS"
 step "Release tests"
 # The scenario suite itself is the README's first command (run_scenarios.sh); here only its
 # must-fail checks run, so a suite scenario is not run twice in CI.
-(cd build && ctest -j "$JOBS" --timeout 180 -LE scenario)
+ctest_strict build -j "$JOBS" --timeout 180 -LE scenario
 # Benchmarks must keep running; their figures are recorded in docs/BENCHMARKS.md, not judged here.
 step "Benchmark smoke (bounded, figures not judged)"
 build/bin/resilience_bench --benchmark_min_time=0.01 >/dev/null
@@ -76,7 +91,7 @@ sanitized_ctest() {
   done
   shift
   local rc=0
-  (cd "$dir" && env "${env[@]}" ctest -j "$JOBS" "$@") || rc=$?
+  (export "${env[@]}"; ctest_strict "$dir" -j "$JOBS" "$@") || rc=$?
   if [ -n "$(ls -A "$reports")" ]; then
     echo "sanitizer reports in $reports:" >&2
     for f in "$reports"/*; do echo "--- $f" >&2; head -80 "$f" >&2; done
