@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <regex>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
@@ -210,10 +213,17 @@ TEST_F(MockCacheTest, DisconnectDropsOpenAndNewConnectionsWhileActive) {
 }
 
 TEST_F(MockCacheTest, ScopedDisconnectDropsOnlyOnMatchingCommands) {
-  control().must_add({{"type", "disconnect"}, {"match", "GET"}});
+  std::string id = control().must_add({{"type", "disconnect"}, {"match", "GET"}});
   Redis r(port());
   EXPECT_EQ(r.cmd({"PING"}).str, "PONG");
   EXPECT_FALSE(r.cmd({"GET", "k"}).ok);
+  EXPECT_EQ(control().remove(id).status, 200);
+  // Recovered: the command that was dropped is answered again.
+  Redis after(port());
+  ASSERT_TRUE(after.connected()) << after.connect_error();
+  Reply get = after.cmd({"GET", "k"});
+  EXPECT_TRUE(get.ok) << get.err;
+  EXPECT_EQ(get.type, REDIS_REPLY_NIL);
 }
 
 TEST_F(MockCacheTest, DownRefusesConnectionsThenComesBackOnTheSamePort) {
@@ -282,13 +292,21 @@ TEST_F(MockCacheTest, ExhaustBreaksOldConnectionsUntilTheClientReconnects) {
 TEST_F(MockCacheTest, ExhaustInHangModeSilencesOldConnections) {
   Redis old_conn(port(), 300ms);
   ASSERT_EQ(old_conn.cmd({"PING"}).str, "PONG");
-  control().must_add({{"type", "exhaust"}, {"mode", "hang"}});
+  std::string id = control().must_add({{"type", "exhaust"}, {"mode", "hang"}});
   EXPECT_FALSE(old_conn.cmd({"PING"}).ok);  // timed out
-  EXPECT_TRUE(healthy());
+  Redis opened_during(port());
+  EXPECT_EQ(opened_during.cmd({"PING"}).str, "PONG");  // only connections older than the fault are hit
+  EXPECT_EQ(control().remove(id).status, 200);
+  EXPECT_TRUE(control().faults().empty());
+  // Recovered: reconnecting gets answers again, and a connection that was never exhausted keeps working.
+  Redis reconnected(port(), 1s);
+  EXPECT_EQ(reconnected.cmd({"PING"}).str, "PONG");
+  EXPECT_EQ(opened_during.cmd({"PING"}).str, "PONG");
 }
 
 TEST_F(MockCacheTest, RedisCliWorksAgainstIt) {
-  if (access("/usr/bin/redis-cli", X_OK) != 0) GTEST_SKIP() << "redis-cli not installed (package redis-tools)";
+  ASSERT_EQ(access("/usr/bin/redis-cli", X_OK), 0)
+      << "/usr/bin/redis-cli is missing: install the Debian package redis-tools (scripts/install_deps.sh)";
   std::string p = std::to_string(port());
   CommandResult set = run_command({"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", p, "SET", "greeting", "hi"}, 10s);
   EXPECT_EQ(set.output, "OK\n");
@@ -405,15 +423,6 @@ TEST_F(MockCacheTest, GarbageFramesCloseOnlyTheirOwnConnection) {
   EXPECT_EQ(good.cmd({"PING"}).str, "PONG");
 }
 
-TEST(MockProcessContract, ExitsWhenItsParentDies) {
-  nlohmann::json ready = start_with_short_lived_parent({mock_binary("mock-cache")}, 10s);
-  ASSERT_TRUE(ready.contains("pid")) << ready.dump();
-  pid_t pid = ready["pid"].get<pid_t>();
-  bool gone = eventually([&] { return process_gone(pid); }, 5s);
-  if (!gone) kill(pid, SIGKILL);
-  EXPECT_TRUE(gone) << "mock-cache outlived its parent";
-}
-
 TEST(MockProcessContract, BadFlagsExitWithCode2AndSayWhatWasExpected) {
   CommandResult r = run_command({mock_binary("mock-cache"), "--port", "http"}, 10s);
   EXPECT_EQ(r.exit_code, 2);
@@ -425,23 +434,208 @@ TEST(MockProcessContract, BadFlagsExitWithCode2AndSayWhatWasExpected) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
-TEST_F(MockCacheTest, SigtermExitsCleanlyWithinOneSecond) {
-  Redis r(port());
-  ASSERT_EQ(r.cmd({"PING"}).str, "PONG");
+// A raw TCP connection that has had one PING answered, so the mock has accepted and registered it.
+int connected_socket_after_a_ping(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{3, 0};  // bounds every recv below
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string ping = "*1\r\n$4\r\nPING\r\n";
+  char buf[16];
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::send(fd, ping.data(), ping.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(ping.size()) ||
+      ::recv(fd, buf, sizeof buf, 0) != 7 || std::string(buf, 7) != "+PONG\r\n") {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST_F(MockCacheTest, DisconnectWithResetTrueMakesTheClientsRecvFailWithEconnreset) {
+  int fd = connected_socket_after_a_ping(port());
+  ASSERT_GE(fd, 0);
+  // A one-shot drop of every open connection, with RST.
+  control().must_add({{"type", "disconnect"}, {"reset", true}, {"duration_ms", 0}});
+  char buf[16];
+  errno = 0;
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  int recv_errno = errno;
+  ::close(fd);
+  EXPECT_EQ(n, -1) << "recv returned " << n << " (0 = an orderly FIN, not a reset)";
+  EXPECT_EQ(recv_errno, ECONNRESET) << "recv failed with " << std::strerror(recv_errno)
+                                    << " (EAGAIN = nothing arrived within 3 s)";
+  EXPECT_TRUE(eventually([&] { return control().faults().empty(); }, 2s));
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, DisconnectWithResetFalseClosesWithAnOrderlyFin) {
+  int fd = connected_socket_after_a_ping(port());
+  ASSERT_GE(fd, 0);
+  control().must_add({{"type", "disconnect"}, {"reset", false}, {"duration_ms", 0}});
+  char buf[16];
+  errno = 0;
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  int recv_errno = errno;
+  ::close(fd);
+  EXPECT_EQ(n, 0) << "recv returned " << n << " with " << std::strerror(recv_errno) << " (expected end of stream)";
+  EXPECT_TRUE(eventually([&] { return control().faults().empty(); }, 2s));
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(MockCacheTest, RedisBenchmarkCompletesGetAndSetAndReportsThroughput) {
+  const std::string bench = "/usr/bin/redis-benchmark";
+  ASSERT_EQ(access(bench.c_str(), X_OK), 0)
+      << bench << " is missing: install the Debian package redis-tools (scripts/install_deps.sh)";
+  constexpr int kRequestsPerTest = 2000;
+  control().raw("POST", "/reset");
+  CommandResult r = run_command({bench, "-h", "127.0.0.1", "-p", std::to_string(port()), "-t", "get,set", "-n",
+                                 std::to_string(kRequestsPerTest), "-c", "5", "-q"},
+                                60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // -q prints "SET: 41152.26 requests per second, p50=0.071 msec" per test (after \r progress lines).
+  for (const char* test : {"SET", "GET"}) {
+    std::smatch m;
+    std::regex line(std::string(test) + R"(: ([0-9]+(\.[0-9]+)?) requests per second)");
+    ASSERT_TRUE(std::regex_search(r.output, m, line)) << "no " << test << " throughput in:\n" << r.output;
+    EXPECT_GT(std::stod(m[1].str()), 0.0) << m[0];
+  }
+  // The mock really served them (redis-benchmark also sends a few CONFIG GETs of its own).
+  EXPECT_GE(control().stats()["requests_served"].get<int>(), 2 * kRequestsPerTest);
+  EXPECT_TRUE(healthy());
+}
+
+// The launcher itself: a child that never becomes ready cannot hang a test, and every child is reaped.
+TEST(MockProcessLauncher, AChildThatNeverPrintsFailsAtTheDeadlineAndIsReaped) {
+  auto t0 = Clock::now();
+  pid_t pid = -1;
+  {
+    MockProcess silent({"/bin/sleep", "30"}, 300ms);
+    double waited = elapsed_ms(t0);
+    EXPECT_FALSE(silent.ready());
+    EXPECT_NE(silent.error().find("no ready line within 300 ms"), std::string::npos) << silent.error();
+    EXPECT_GE(waited, 290.0);
+    EXPECT_LT(waited, 2000.0) << "the ready deadline was not honoured";
+    pid = silent.pid();
+    ASSERT_GT(pid, 0);
+    EXPECT_FALSE(process_gone(pid));
+  }
+  // Destroyed: killed and reaped, so not even a zombie is left under /proc.
+  EXPECT_NE(access(("/proc/" + std::to_string(pid)).c_str(), F_OK), 0) << "pid " << pid << " left behind";
+}
+
+TEST(MockProcessLauncher, AChildThatDiesBeforeItsReadyLineReportsItsStderrAndExitCode) {
+  MockProcess bad({mock_binary("mock-cache"), "--port", "http"}, 10s);
+  EXPECT_FALSE(bad.ready());
+  EXPECT_NE(bad.error().find("closed stdout before the ready line"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("--port must be a port number"), std::string::npos) << "stderr not captured: " << bad.error();
+  std::optional<int> status = bad.wait_exit(5s);
+  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
+}
+
+TEST(MockProcessLauncher, AMissingBinaryIsAnErrorNotAHang) {
+  MockProcess missing({"/nonexistent/mock-nothing"}, 10s);
+  EXPECT_FALSE(missing.ready());
+  EXPECT_NE(missing.error().find("/nonexistent/mock-nothing"), std::string::npos) << missing.error();
+  EXPECT_LE(missing.pid(), 0);
+}
+
+// The process contract, for each of the three mocks.
+struct ContractCase {
+  std::string binary;
+  // Bytes that get one request to the point where a `hang` fault holds it; the db case needs the
+  // startup handshake first, so it is sent in two parts with ReadyForQuery in between.
+  std::string before_request;
+  std::string request;
+};
+
+std::string pg_message_prefixed(const std::string& body) {
+  std::string out;
+  uint32_t len = static_cast<uint32_t>(body.size() + 4);
+  for (int shift : {24, 16, 8, 0}) out += static_cast<char>((len >> shift) & 0xff);
+  return out + body;
+}
+
+std::vector<ContractCase> contract_cases() {
+  std::string startup = std::string("\x00\x03\x00\x00", 4) + std::string("user\0chaos\0database\0mock\0\0", 26);
+  return {
+      {"mock-cache", "", "*1\r\n$4\r\nPING\r\n"},
+      {"mock-rpc", "", "POST /rpc/held HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"},
+      {"mock-db", pg_message_prefixed(startup), "Q" + pg_message_prefixed(std::string("SELECT 1\0", 9))},
+  };
+}
+
+std::string contract_case_name(const ::testing::TestParamInfo<ContractCase>& info) {
+  std::string name = info.param.binary;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+class MockLifecycleContract : public MockFixture, public ::testing::WithParamInterface<ContractCase> {};
+
+// docs/MOCKS.md: "SIGTERM / SIGINT: clean exit with code 0 within 1 s", even with a request held by a
+// hang fault. The time runs from sending SIGTERM to seeing the child reaped, polled every 5 ms; that
+// granularity is the only slack and it is inside the 1000 ms bound, not added to it. The wait itself
+// is bounded at 3 s so a slow exit is measured rather than hanging the test.
+TEST_P(MockLifecycleContract, SigtermWithARequestHeldExitsWithCode0WithinOneSecond) {
+  const ContractCase& c = GetParam();
+  launch(c.binary);
   control().must_add({{"type", "hang"}});
-  Redis hung(port(), 5s);
-  redisAppendCommand(hung.raw(), "PING");
-  void* ignored = nullptr;
-  redisBufferWrite(hung.raw(), nullptr);
-  (void)ignored;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  if (!c.before_request.empty()) {
+    ASSERT_GT(::send(fd, c.before_request.data(), c.before_request.size(), MSG_NOSIGNAL), 0);
+    std::string got;
+    const std::string ready_for_query("Z\0\0\0\x05", 5);
+    char buf[1024];
+    while (got.find(ready_for_query) == std::string::npos) {  // bounded by the 3 s receive timeout
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << "startup handshake not answered";
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ASSERT_GT(::send(fd, c.request.data(), c.request.size(), MSG_NOSIGNAL), 0);
+  ASSERT_TRUE(eventually([&] { return control().stats()["requests_failed_by_fault"]["hang"].get<int>() >= 1; }, 3s))
+      << "the request never reached the hang fault";
+
   auto t0 = Clock::now();
   mock().send_signal(SIGTERM);
-  auto status = mock().wait_exit(3s);
-  ASSERT_TRUE(status.has_value());
-  EXPECT_LT(elapsed_ms(t0), 1000.0);
-  ASSERT_TRUE(WIFEXITED(*status)) << "killed by a signal instead of exiting";
+  std::optional<int> status = mock().wait_exit(3s);
+  double took_ms = elapsed_ms(t0);
+  ::close(fd);
+  ASSERT_TRUE(status.has_value()) << c.binary << " still running 3 s after SIGTERM";
+  EXPECT_LT(took_ms, 1000.0) << c.binary << " took " << took_ms << " ms to exit after SIGTERM";
+  ASSERT_TRUE(WIFEXITED(*status)) << "killed by signal " << WTERMSIG(*status) << " instead of exiting";
   EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
+
+// "Never outlives its parent": the mock's parent is SIGKILLed (so it forwards nothing); the mock must
+// notice on its own (parent-death signal) and exit.
+TEST_P(MockLifecycleContract, ExitsWhenItsParentIsKilled) {
+  const ContractCase& c = GetParam();
+  nlohmann::json ready = start_with_short_lived_parent({mock_binary(c.binary)}, 10s);
+  ASSERT_TRUE(ready.contains("pid")) << "no ready line through the intermediate parent: " << ready.dump();
+  pid_t pid = ready["pid"].get<pid_t>();
+  auto t0 = Clock::now();
+  bool gone = eventually([&] { return process_gone(pid); }, 5s);
+  if (!gone) ::kill(pid, SIGKILL);  // do not leak it into later tests
+  EXPECT_TRUE(gone) << c.binary << " outlived its parent by more than 5 s";
+  EXPECT_LT(elapsed_ms(t0), 1000.0) << c.binary << " exits through the clean SIGTERM path, bounded at 1 s";
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMocks, MockLifecycleContract, ::testing::ValuesIn(contract_cases()), contract_case_name);
 
 }  // namespace
 }  // namespace chaos::mocks::testing

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <poll.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace chaos::mocks::testing {
@@ -118,13 +120,23 @@ TEST_F(MockDbTest, LatencyHangAndPartialAsLibpqSeesThem) {
   auto t0 = Clock::now();
   EXPECT_EQ(db.exec("SELECT 1").status, PGRES_TUPLES_OK);
   EXPECT_GE(elapsed_ms(t0), 190.0);
-  control().remove("slow");
+  EXPECT_EQ(control().remove("slow").status, 200);
+  // Recovered: the same query is answered well inside the 200 ms the fault added.
+  t0 = Clock::now();
+  EXPECT_EQ(db.exec("SELECT 1").status, PGRES_TUPLES_OK);
+  EXPECT_LT(elapsed_ms(t0), 150.0) << "the latency outlived its removal";
 
   control().must_add({{"type", "partial"}, {"fraction", 0.6}, {"id", "cut"}});
   auto cut = db.exec("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3");
   EXPECT_NE(cut.status, PGRES_TUPLES_OK);
   EXPECT_EQ(PQstatus(db.raw()), CONNECTION_BAD);  // rows, then the connection dropped
-  control().remove("cut");
+  EXPECT_EQ(control().remove("cut").status, 200);
+  // Recovered: a fresh connection gets every row and the command tag again.
+  Pg after_cut(port());
+  ASSERT_TRUE(after_cut.ok()) << after_cut.error();
+  auto whole = after_cut.exec("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3");
+  EXPECT_EQ(whole.status, PGRES_TUPLES_OK) << whole.message;
+  EXPECT_EQ(whole.rows.size(), 3u);
 
   control().must_add({{"type", "hang"}, {"id", "stuck"}});
   Pg hung(port());
@@ -164,7 +176,8 @@ TEST_F(MockDbTest, ExtendedProtocolIsRefusedWithAnErrorNotAHang) {
 }
 
 TEST_F(MockDbTest, PsqlWorksAgainstIt) {
-  if (access("/usr/bin/psql", X_OK) != 0) GTEST_SKIP() << "psql not installed (package postgresql-client)";
+  ASSERT_EQ(access("/usr/bin/psql", X_OK), 0)
+      << "/usr/bin/psql is missing: install the Debian package postgresql-client (scripts/install_deps.sh)";
   CommandResult r = run_command({"/usr/bin/psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", std::to_string(port()), "-U",
                                  "chaos", "-d", "mock", "-c", "CREATE TABLE p(x INTEGER)", "-c",
                                  "INSERT INTO p VALUES (41), (1)", "-c", "SELECT sum(x) FROM p"},
@@ -184,6 +197,75 @@ TEST_F(MockDbTest, InitSqlRunsBeforeReady) {
   Pg db(port());
   EXPECT_EQ(db.exec("SELECT v FROM seed").rows, (std::vector<std::vector<std::string>>{{"hello"}}));
   std::remove(path.c_str());
+}
+
+TEST_F(MockDbTest, DownRefusesNewConnectionsLeavesOpenOnesAndReopensOnTheSamePort) {
+  Pg open_before(port());
+  ASSERT_TRUE(open_before.ok()) << open_before.error();
+  std::string id = control().must_add({{"type", "down"}});
+  ASSERT_FALSE(id.empty());
+  Pg refused(port(), 2);
+  EXPECT_FALSE(refused.ok()) << "libpq connected while the listener was down";
+  EXPECT_NE(refused.error().find("Connection refused"), std::string::npos) << refused.error();
+  auto still = open_before.exec("SELECT 1");
+  EXPECT_EQ(still.status, PGRES_TUPLES_OK) << "down must leave open connections alone: " << still.message;
+
+  EXPECT_EQ(control().remove(id).status, 200);
+  ASSERT_TRUE(eventually([&] { return Pg(port(), 2).ok(); }, 3s)) << "the listener did not reopen on port " << port();
+  Pg after(port());
+  EXPECT_EQ(after.exec("SELECT 1").rows, (std::vector<std::vector<std::string>>{{"1"}}));
+}
+
+TEST_F(MockDbTest, FlapAlternatesRefusedAndAcceptedConnectionsThenStaysUpOnceCleared) {
+  constexpr int kPeriodMs = 150;
+  std::string id = control().must_add({{"type", "flap"}, {"period_ms", kPeriodMs}});
+  ASSERT_FALSE(id.empty());
+  // Watch with libpq for several periods: it must see both refused and working connections.
+  bool saw_refused = false, saw_served_after_refused = false;
+  std::string refused_error;
+  auto t0 = Clock::now();
+  while (elapsed_ms(t0) < 8.0 * kPeriodMs && !saw_served_after_refused) {
+    Pg db(port(), 2);
+    if (!db.ok()) {
+      saw_refused = true;
+      refused_error = db.error();
+    } else if (saw_refused && db.exec("SELECT 1").status == PGRES_TUPLES_OK) {
+      saw_served_after_refused = true;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(saw_refused) << "flap never took the listener down";
+  EXPECT_TRUE(saw_served_after_refused) << "flap never brought the listener back up";
+  EXPECT_NE(refused_error.find("Connection refused"), std::string::npos) << refused_error;
+
+  EXPECT_EQ(control().clear().status, 200);
+  ASSERT_TRUE(eventually([&] { return Pg(port(), 2).ok(); }, 2s)) << "not up again after clearing";
+  // Steady: every connection over three full periods works (a flap still running would refuse some).
+  t0 = Clock::now();
+  int attempts = 0;
+  while (elapsed_ms(t0) < 3.0 * kPeriodMs) {
+    Pg db(port(), 2);
+    ASSERT_TRUE(db.ok()) << "connection " << attempts << " after clearing the flap: " << db.error();
+    ASSERT_EQ(db.exec("SELECT 1").status, PGRES_TUPLES_OK);
+    ++attempts;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GT(attempts, 3);
+}
+
+TEST_F(MockDbTest, CrashExitsWithTheGivenCodeAndBreaksOpenConnections) {
+  Pg open_before(port());
+  ASSERT_TRUE(open_before.ok()) << open_before.error();
+  HttpResult added = control().add_fault({{"type", "crash"}, {"exit_code", 5}});
+  EXPECT_EQ(added.status, 201) << "the control reply leaves before the crash: " << added.body << added.error;
+  std::optional<int> status = mock().wait_exit(5s);
+  ASSERT_TRUE(status.has_value()) << "mock-db still running 5 s after the crash fault";
+  ASSERT_TRUE(WIFEXITED(*status)) << "killed by a signal instead of exiting: wait status " << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 5);
+  EXPECT_NE(open_before.exec("SELECT 1").status, PGRES_TUPLES_OK);
+  EXPECT_EQ(PQstatus(open_before.raw()), CONNECTION_BAD) << "libpq must notice the server went away";
+  Pg after(port(), 2);
+  EXPECT_FALSE(after.ok()) << "a crashed mock-db accepted a connection";
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // libfiu against our own binaries, both ways the issue asks for: the mocks' named fault points
-// (mock/<svc>/accept|read|handle|write) switched through the control API and through libfiu's own
-// remote control (fiu-ctrl on the --fiu-fifo), and libfiu's POSIX preload (fiu-run) making a mock's
-// libc calls fail.
+// (mock/<svc>/accept|read|handle|write) of all three mocks switched through the control API and
+// through libfiu's own remote control (fiu-ctrl on the --fiu-fifo), each observed with the service's
+// real client (hiredis, cpp-httplib, libpq), and libfiu's POSIX preload (fiu-run) making a mock's libc
+// calls fail.
 #include "mock_test_fixture.h"
 
 #include <hiredis/hiredis.h>
+#include <libpq-fe.h>
 
 #include <csignal>
 #include <dirent.h>
@@ -141,18 +143,125 @@ TEST_F(MockFiuTest, FiuRunPosixPreloadMakesTheMocksLibcCallsFail) {
   EXPECT_EQ(ping(plain.port()), "PONG");
 }
 
-TEST_F(MockFiuTest, EveryMockDeclaresItsFourPoints) {
-  for (const char* svc : {"rpc", "db"}) {
-    launch(std::string("mock-") + svc);
-    for (const char* where : {"accept", "read", "handle", "write"}) {
-      std::string point = std::string("mock/") + svc + "/" + where;
-      std::string id = control().must_add({{"type", "fiu"}, {"point", point}});
-      EXPECT_NE(mock().stderr_text().find("fiu: enable " + point + " ok"), std::string::npos) << point;
-      control().remove(id);
-    }
-    mock_.reset();
+// One request on a fresh connection with the service's real client, summarised as "ok", "answer: <the
+// protocol error the mock answered>" or "io: <transport failure>".
+std::string request_with_real_client(const std::string& service, int port) {
+  if (service == "cache") {
+    std::string got = ping(port);
+    if (got == "PONG" || got.rfind("io:", 0) == 0) return got == "PONG" ? "ok" : got;
+    return "answer: " + got;
   }
+  if (service == "rpc") {
+    HttpResult r = http_request(port, "POST", "/rpc/user.get", R"({"id":7})", 2s);
+    if (r.status == 0) return "io: " + r.error;
+    if (r.status == 200 && r.json()["result"] == nlohmann::json({{"id", 7}})) return "ok";
+    return "answer: " + std::to_string(r.status) + " " + r.json().value("error", r.body);
+  }
+  std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port) + " user=chaos dbname=mock connect_timeout=2";
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  std::string out;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    out = std::string("io: ") + PQerrorMessage(conn);
+  } else {
+    PGresult* res = PQexec(conn, "SELECT 1");
+    const char* sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    const char* message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && std::string(PQgetvalue(res, 0, 0)) == "1") {
+      out = "ok";
+    } else if (sqlstate) {
+      out = std::string("answer: ") + sqlstate + " " + (message ? message : "");
+    } else {
+      out = std::string("io: ") + PQerrorMessage(conn);
+    }
+    PQclear(res);
+  }
+  PQfinish(conn);
+  return out;
 }
+
+// What a client must see while mock/<svc>/<where> is enabled (docs/MOCKS.md, "libfiu"): `handle` is
+// answered with the protocol's error naming the point; the others break the connection.
+std::string expected_failure_prefix(const std::string& service, const std::string& where) {
+  if (where != "handle") return "io:";
+  std::string point = "mock/" + service + "/handle";
+  if (service == "cache") return "answer: ERR libfiu point " + point + " failed";
+  if (service == "rpc") return "answer: 500 libfiu point " + point + " failed";
+  return "answer: XX000 libfiu point " + point + " failed";
+}
+
+enum class Switch { kControlApi, kFiuCtrl };
+
+struct PointCase {
+  std::string service;  // cache, rpc, db
+  std::string where;    // accept, read, handle, write
+  Switch via;
+};
+
+std::string point_case_name(const ::testing::TestParamInfo<PointCase>& info) {
+  return info.param.service + "_" + info.param.where + (info.param.via == Switch::kControlApi ? "_via_control_api" : "_via_fiu_ctrl");
+}
+
+std::vector<PointCase> all_point_cases() {
+  std::vector<PointCase> cases;
+  for (const char* service : {"cache", "rpc", "db"})
+    for (const char* where : {"accept", "read", "handle", "write"})
+      for (Switch via : {Switch::kControlApi, Switch::kFiuCtrl}) cases.push_back({service, where, via});
+  return cases;
+}
+
+class MockFiuPointTest : public MockFixture, public ::testing::WithParamInterface<PointCase> {};
+
+// Each named point of each mock, switched on through the control API or through libfiu's remote
+// control (fiu-ctrl on the --fiu-fifo): a real client's request fails the way that point fails, the
+// mock's own log and counters show that it was that point, and switching it off heals.
+TEST_P(MockFiuPointTest, EnablingThePointFailsARealClientsRequestAndDisablingItHeals) {
+  const PointCase& c = GetParam();
+  const std::string point = "mock/" + c.service + "/" + c.where;
+  const std::string fifo_base = "/tmp/chaos-fiu-point-" + std::to_string(getpid()) + "-" + c.service + "-" + c.where;
+  if (c.via == Switch::kFiuCtrl) {
+    launch("mock-" + c.service, {"--fiu-fifo", fifo_base});
+  } else {
+    launch("mock-" + c.service);
+  }
+  ASSERT_EQ(request_with_real_client(c.service, port()), "ok") << "baseline before the point is enabled";
+  const std::string mock_pid = std::to_string(mock().pid());
+
+  std::string fault_id;
+  if (c.via == Switch::kControlApi) {
+    fault_id = control().must_add({{"type", "fiu"}, {"point", point}});
+    ASSERT_FALSE(fault_id.empty());
+  } else {
+    CommandResult on = run_command({"/usr/bin/fiu-ctrl", "-f", fifo_base, "-c", "enable name=" + point, mock_pid}, 10s);
+    ASSERT_EQ(on.exit_code, 0) << on.output;
+    ASSERT_EQ(on.output, "") << "fiu-ctrl prints only on failure";
+  }
+  const int dropped_before = control().stats()["connections_dropped"].get<int>();
+  std::string failed = request_with_real_client(c.service, port());
+  const std::string expected = expected_failure_prefix(c.service, c.where);
+  EXPECT_EQ(failed.rfind(expected, 0), 0u) << point << " enabled: expected \"" << expected << "...\", the client saw \""
+                                           << failed << "\"";
+  // Evidence that it was this point that fired, not some other way of failing.
+  if (c.where == "read" || c.where == "write") {
+    EXPECT_TRUE(eventually(
+        [&] { return mock().stderr_text().find("libfiu point " + point + " failed: closing the connection") != std::string::npos; },
+        2s))
+        << mock().stderr_text();
+  }
+  if (c.where != "handle") {
+    EXPECT_GT(control().stats()["connections_dropped"].get<int>(), dropped_before) << "the mock did not count a dropped connection";
+  }
+
+  if (c.via == Switch::kControlApi) {
+    EXPECT_EQ(control().remove(fault_id).status, 200);
+  } else {
+    CommandResult off = run_command({"/usr/bin/fiu-ctrl", "-f", fifo_base, "-c", "disable name=" + point, mock_pid}, 10s);
+    EXPECT_EQ(off.exit_code, 0) << off.output;
+    EXPECT_EQ(off.output, "") << "fiu-ctrl prints only on failure";
+  }
+  EXPECT_EQ(request_with_real_client(c.service, port()), "ok") << point << " disabled: the mock must serve again";
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMocksAllPoints, MockFiuPointTest, ::testing::ValuesIn(all_point_cases()), point_case_name);
 
 }  // namespace
 }  // namespace chaos::mocks::testing

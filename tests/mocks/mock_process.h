@@ -1,11 +1,14 @@
-// Launching a mock as a real child process, for the integration tests. The one place that forks:
-// argv vectors only (no shell), stderr captured to a file for diagnostics, the ready line read with a
-// deadline, and the child always killed and reaped by the destructor.
+// Launching a mock as a real child process, for the integration tests. The one place that starts
+// processes, with Boost.Process (confined to mock_process.cc for compile time): argv vectors only (no
+// shell), stderr captured to a file for diagnostics, the ready line read with a deadline by a reader
+// thread (a child that never prints or dies cannot hang a test), and the child always killed and
+// reaped by the destructor.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -36,8 +39,12 @@ class MockProcess {
   // SIGTERM, then SIGKILL after `grace`; always reaps.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
   std::string stderr_text() const;
+  // What the child wrote to stdout after its ready line (the last 64 KiB), for diagnostics.
+  std::string stdout_after_ready() const;
 
  private:
+  struct Impl;  // the Boost.Process child and the stdout reader thread
+  std::unique_ptr<Impl> impl_;
   pid_t pid_ = -1;
   bool reaped_ = false;
   int status_ = 0;
@@ -55,9 +62,11 @@ struct CommandResult {
 };
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds deadline);
 
-// Starts `argv` from an intermediate process that exits as soon as the child is ready, leaving the
-// child orphaned; returns the child's ready line (empty object on failure). For the "never outlives
-// its parent" contract.
+// Starts `argv` under an intermediate parent process (coreutils `timeout`, which forks and waits) and
+// SIGKILLs that parent as soon as the child's ready line has arrived, leaving the child orphaned;
+// returns the child's ready line (empty object on failure). For the "never outlives its parent"
+// contract: a parent killed outright cannot forward anything, so only the child's own
+// parent-death arrangement can end it.
 nlohmann::json start_with_short_lived_parent(const std::vector<std::string>& argv, std::chrono::milliseconds deadline);
 
 // True when `pid` no longer runs (gone, or a zombie waiting for its new parent to reap it).

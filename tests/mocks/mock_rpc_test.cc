@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace chaos::mocks::testing {
@@ -197,6 +199,83 @@ TEST_F(MockRpcTest, OversizedAndMalformedRequestsGetHttpErrors) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
   EXPECT_TRUE(bad.closed());
   EXPECT_EQ(call("still.fine").status, 200);
+}
+
+TEST_F(MockRpcTest, FlapAlternatesRefusedAndServedCallsThenServesSteadilyOnceCleared) {
+  constexpr int kPeriodMs = 150;
+  std::string id = control().must_add({{"type", "flap"}, {"period_ms", kPeriodMs}});
+  ASSERT_FALSE(id.empty());
+  // Watch with a real HTTP client for several periods: it must see both refused and served calls.
+  bool saw_refused = false, saw_served_after_refused = false;
+  std::string refused_error;
+  auto t0 = Clock::now();
+  while (elapsed_ms(t0) < 8.0 * kPeriodMs && !saw_served_after_refused) {
+    HttpResult r = call("m", "{}", 500ms);
+    if (r.status == 0) {
+      saw_refused = true;
+      refused_error = r.error;
+    }
+    if (r.status == 200 && saw_refused) saw_served_after_refused = true;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(saw_refused) << "flap never took the listener down";
+  EXPECT_TRUE(saw_served_after_refused) << "flap never brought the listener back up";
+  EXPECT_NE(refused_error.find("Connection"), std::string::npos) << "a down period refuses connections: " << refused_error;
+
+  EXPECT_EQ(control().clear().status, 200);
+  ASSERT_TRUE(eventually([&] { return call("m", "{}", 500ms).status == 200; }, 2s)) << "not up again after clearing";
+  // Steady: every call over three full periods is served (a flap still running would refuse some).
+  t0 = Clock::now();
+  int calls = 0;
+  while (elapsed_ms(t0) < 3.0 * kPeriodMs) {
+    HttpResult r = call("m", "{}", 500ms);
+    ASSERT_EQ(r.status, 200) << "call " << calls << " after clearing the flap: " << r.error;
+    ++calls;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GT(calls, 3);
+}
+
+TEST_F(MockRpcTest, CrashExitsWithTheGivenCodeAndCallsAreRefusedAfterwards) {
+  ASSERT_EQ(call("m").status, 200);
+  HttpResult added = control().add_fault({{"type", "crash"}, {"exit_code", 9}});
+  EXPECT_EQ(added.status, 201) << "the control reply leaves before the crash: " << added.body << added.error;
+  std::optional<int> status = mock().wait_exit(5s);
+  ASSERT_TRUE(status.has_value()) << "mock-rpc still running 5 s after the crash fault";
+  ASSERT_TRUE(WIFEXITED(*status)) << "killed by a signal instead of exiting: wait status " << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 9);
+  HttpResult after = call("m", "{}", 1s);
+  EXPECT_EQ(after.status, 0) << "a crashed mock-rpc answered";
+  EXPECT_FALSE(can_connect(port()));
+}
+
+TEST_F(MockRpcTest, CurlPostsAJsonRpcCallAndSeesTheEchoAndAnInjectedError) {
+  const std::string curl = "/usr/bin/curl";
+  ASSERT_EQ(access(curl.c_str(), X_OK), 0) << curl << " is missing: install the Debian package curl (scripts/install_deps.sh)";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port()) + "/rpc/user.get";
+  // -w appends the status on its own line after the body; --max-time bounds curl itself.
+  const std::vector<std::string> argv = {curl, "-sS", "--max-time", "5", "-X", "POST", "-H", "Content-Type: application/json",
+                                         "--data", R"({"id":7})", "-w", "\n%{http_code}", url};
+  CommandResult ok = run_command(argv, 10s);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  size_t nl = ok.output.rfind('\n');
+  ASSERT_NE(nl, std::string::npos) << ok.output;
+  EXPECT_EQ(ok.output.substr(nl + 1), "200");
+  EXPECT_EQ(nlohmann::json::parse(ok.output.substr(0, nl), nullptr, false),
+            nlohmann::json({{"method", "user.get"}, {"result", {{"id", 7}}}}))
+      << ok.output;
+
+  std::string id = control().must_add({{"type", "error"}, {"match", "user.*"}, {"status", 502}, {"message", "upstream gone"}});
+  CommandResult failed = run_command(argv, 10s);
+  EXPECT_EQ(failed.exit_code, 0) << "without --fail curl exits 0 on an HTTP error: " << failed.output;
+  nl = failed.output.rfind('\n');
+  ASSERT_NE(nl, std::string::npos) << failed.output;
+  EXPECT_EQ(failed.output.substr(nl + 1), "502");
+  EXPECT_EQ(nlohmann::json::parse(failed.output.substr(0, nl), nullptr, false).value("error", ""), "upstream gone");
+
+  EXPECT_EQ(control().remove(id).status, 200);
+  CommandResult healed = run_command(argv, 10s);
+  EXPECT_EQ(healed.output.substr(healed.output.rfind('\n') + 1), "200") << healed.output;
 }
 
 }  // namespace

@@ -1,0 +1,2 @@
+// Protocol-aware `partial` faults, observed with real clients (hiredis, libpq, HTTP).
+#include <gtest/gtest.h>
