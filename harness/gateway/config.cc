@@ -145,8 +145,24 @@ void apply_retry(const json& o, const std::string& path, resilience::RetryConfig
   if (r.max_backoff < r.initial_backoff) throw ConfigError(path + ".max_backoff_ms: must be >= backoff_ms");
 }
 
+void apply_degraded(const json& o, const std::string& path, DegradedSettings& d) {
+  expect_object(o, path, {"enabled", "capacity", "random_shedding"});
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    std::string p = join_path(path, it.key());
+    const json& v = it.value();
+    if (it.key() == "enabled") d.enabled = boolean(v, p);
+    else if (it.key() == "capacity") {
+      d.capacity = number(v, p, 0, 1);
+      // A capacity of 1 would "degrade" without shedding anything: almost certainly a mistake.
+      if (d.capacity >= 1) throw ConfigError(p + ": must be below 1 (1 sheds nothing; set enabled false instead)");
+    } else if (it.key() == "random_shedding") d.random_shedding = boolean(v, p);
+  }
+}
+
 void apply_dependency(const json& o, const std::string& path, DependencySettings& d) {
-  expect_object(o, path, {"breaker", "retry", "timeout_ms", "connect_timeout_ms", "overall_timeout_ms", "bulkhead", "pool_size"});
+  expect_object(o, path,
+                {"breaker", "retry", "timeout_ms", "connect_timeout_ms", "overall_timeout_ms", "bulkhead", "pool_size",
+                 "degraded"});
   for (auto it = o.begin(); it != o.end(); ++it) {
     std::string p = join_path(path, it.key());
     const json& v = it.value();
@@ -156,6 +172,7 @@ void apply_dependency(const json& o, const std::string& path, DependencySettings
     else if (it.key() == "connect_timeout_ms") d.connect_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "overall_timeout_ms") d.overall_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "pool_size") d.pool_size = uinteger(v, p, 1, 1024);
+    else if (it.key() == "degraded") apply_degraded(v, p, d.degraded);
     else if (it.key() == "bulkhead") {
       expect_object(v, p, {"max_concurrent", "max_wait_ms"});
       if (v.contains("max_concurrent")) d.bulkhead.max_concurrent = uinteger(v["max_concurrent"], p + ".max_concurrent", 1, 1024);

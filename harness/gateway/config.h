@@ -24,6 +24,18 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Degraded mode (the library's DegradedMode): while the dependency's health check is DEGRADED or
+// UNHEALTHY, or its breaker is not CLOSED, only `capacity` of the calls to it are attempted and the
+// rest are shed straight to the request flow's fallback (a `degraded.shed` event each), so a
+// struggling dependency gets a trickle of traffic to recover on instead of the full load. Entering and
+// leaving are `degraded.changed` events (capacity < 1, then 1). Off by default: the suite's other
+// scenarios are tuned to every call reaching the breaker.
+struct DegradedSettings {
+  bool enabled = false;
+  double capacity = 0.5;        // fraction attempted while degraded, [0, 1)
+  bool random_shedding = false;  // false: exactly `capacity` of consecutive calls, evenly spread
+};
+
 struct DependencySettings {
   resilience::CircuitBreakerConfig breaker;
   resilience::RetryConfig retry;  // max_attempts counts the first call
@@ -31,6 +43,7 @@ struct DependencySettings {
   std::chrono::milliseconds connect_timeout{200};  // opening one connection
   std::chrono::milliseconds overall_timeout{450};  // the whole guarded call, retries included
   resilience::BulkheadConfig bulkhead;
+  DegradedSettings degraded;
   uint32_t pool_size = 0;  // 0: bulkhead.max_concurrent + 1 (one spare for the health check)
   uint32_t effective_pool_size() const { return pool_size ? pool_size : bulkhead.max_concurrent + 1; }
 };

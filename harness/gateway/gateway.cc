@@ -62,6 +62,33 @@ Gateway::Gateway(GatewayConfig config, Dependencies deps, resilience::Environmen
     rpc_guard_ = std::make_unique<DependencyGuard>("rpc", config_.rpc, env_);
     add_health_check("rpc", deps_.rpc.get());
   }
+  const bool any_degraded = (cache_guard_ && cache_guard_->degraded()) || (db_guard_ && db_guard_->degraded()) ||
+                            (rpc_guard_ && rpc_guard_->degraded());
+  if (env_.events && any_degraded) {
+    {
+      std::lock_guard<std::mutex> lock(degraded_live_mu_);
+      degraded_live_ = true;
+    }
+    degraded_sub_ = env_.events->subscribe([this](const resilience::Event& e) { on_event_for_degraded(e); });
+  }
+}
+
+resilience::HealthStatus Gateway::check_status(const std::string& name) const {
+  for (const auto& c : monitor_->snapshot().checks)
+    if (c.name == name) return c.status;
+  return resilience::HealthStatus::kUnknown;
+}
+
+void Gateway::on_event_for_degraded(const resilience::Event& e) {
+  // Filtered before the lock: reassessing publishes `degraded.changed`, which comes back here.
+  if (e.type != "breaker.state" && e.type != "health.check") return;
+  std::lock_guard<std::mutex> lock(degraded_live_mu_);
+  if (!degraded_live_) return;
+  DependencyGuard* g = guard(e.name);
+  if (!g || !g->degraded()) return;
+  // The breaker's and the monitor's current state, not the event's: events of different threads can
+  // arrive out of order, the state they announce cannot.
+  g->reassess_degraded(check_status(e.name));
 }
 
 void Gateway::add_health_check(const std::string& name, Dependency* dep) {
@@ -99,6 +126,11 @@ void Gateway::add_health_check(const std::string& name, Dependency* dep) {
 }
 
 Gateway::~Gateway() {
+  {
+    std::lock_guard<std::mutex> lock(degraded_live_mu_);
+    degraded_live_ = false;
+  }
+  if (env_.events && degraded_sub_) env_.events->unsubscribe(degraded_sub_);
   stop();
   if (env_.events && metrics_sub_) env_.events->unsubscribe(metrics_sub_);
 }
@@ -253,6 +285,10 @@ HttpAnswer Gateway::health() const {
                       {"ignored_calls", m.ignored_calls},
                       {"window_calls", m.window_calls}};
       j["bulkhead_active"] = g->bulkhead().active();
+      if (resilience::DegradedMode* dm = g->degraded()) {
+        j["degraded_capacity"] = dm->capacity();
+        j["degraded_shed"] = dm->shed();
+      }
     }
     if (c.status != HealthStatus::kHealthy) all_healthy = false;
     if (c.status == HealthStatus::kDegraded) degraded.push_back(c.name);
@@ -298,6 +334,13 @@ HttpAnswer Gateway::metrics() const {
     line("ignored", m.ignored_calls);
   }
   out += calls;
+  out += "# HELP gateway_degraded_capacity Fraction of calls attempted in degraded mode (1: not degraded).\n";
+  out += "# TYPE gateway_degraded_capacity gauge\n";
+  for (const char* name : {"cache", "db", "rpc"}) {
+    DependencyGuard* g = guard(name);
+    if (!g || !g->degraded()) continue;
+    out += "gateway_degraded_capacity{name=\"" + std::string(name) + "\"} " + std::to_string(g->degraded()->capacity()) + "\n";
+  }
   resilience::HealthSnapshot s = monitor_->snapshot();
   out += "# HELP gateway_health_status Health check status (0 UNKNOWN, 1 HEALTHY, 2 DEGRADED, 3 UNHEALTHY).\n";
   out += "# TYPE gateway_health_status gauge\n";

@@ -93,6 +93,14 @@ class Gateway {
   const resilience::Environment env_;
   std::unique_ptr<DependencyGuard> cache_guard_, db_guard_, rpc_guard_;
   void add_health_check(const std::string& name, Dependency* dep);
+  // Degraded mode follows every `breaker.state` and `health.check` event of a dependency that has it
+  // enabled (see DegradedSettings). The flag, under its mutex, keeps a late event from reaching a
+  // half-destroyed gateway: the destructor clears it before anything is torn down.
+  void on_event_for_degraded(const resilience::Event& e);
+  resilience::HealthStatus check_status(const std::string& name) const;
+  std::mutex degraded_live_mu_;
+  bool degraded_live_ = false;
+  resilience::EventPublisher::SubscriptionId degraded_sub_ = 0;
   // Declared after deps_ and before monitor_: checks in flight finish before the clients go away,
   // and the monitor is destroyed before the threads its tasks run on.
   std::unique_ptr<resilience::ThreadPoolExecutor> own_executor_;

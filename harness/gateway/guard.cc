@@ -1,5 +1,5 @@
-// The wrapper's non-template half: the Guard's configuration, the single-attempt path and the
-// mapping from a client's timeout message to the limit that fired.
+// The wrapper's non-template half: the Guard's configuration, the single-attempt path, the mapping
+// from a client's timeout message to the limit that fired, and the degraded-mode rule.
 #include "gateway/guard.h"
 
 namespace chaos::gateway {
@@ -11,9 +11,25 @@ resilience::GuardConfig guard_config(const DependencySettings& s) {
   g.retry = s.retry;
   g.bulkhead = s.bulkhead;
   g.timeouts = resilience::TimeoutConfig{s.connect_timeout, s.timeout, s.timeout, s.overall_timeout};
+  // Starts at full capacity: the dependency is degraded only once its health or breaker says so.
+  if (s.degraded.enabled) g.degraded = resilience::DegradedConfig{1.0, s.degraded.random_shedding};
   return g;
 }
 }  // namespace
+
+DegradedVerdict degraded_verdict(const DegradedSettings& settings, resilience::HealthStatus health,
+                                 resilience::BreakerState breaker) {
+  using resilience::BreakerState;
+  using resilience::HealthStatus;
+  // UNKNOWN (not checked yet, or stale) is no evidence of trouble: it neither enters nor keeps
+  // degraded mode. A DISABLED breaker judges nothing, so it counts as closed.
+  const bool health_bad = health == HealthStatus::kDegraded || health == HealthStatus::kUnhealthy;
+  const bool breaker_bad = breaker != BreakerState::kClosed && breaker != BreakerState::kDisabled;
+  const std::string state = "health " + std::string(resilience::to_string(health)) + ", breaker " +
+                            std::string(resilience::to_string(breaker));
+  if (!settings.enabled || (!health_bad && !breaker_bad)) return {1.0, "recovered: " + state};
+  return {settings.capacity, state};
+}
 
 DependencyGuard::DependencyGuard(std::string name, const DependencySettings& settings, resilience::Environment env)
     : settings_(settings),
@@ -29,6 +45,14 @@ resilience::TimeoutOp DependencyGuard::timeout_op(const resilience::Error& e) {
   if (m.rfind("connect timeout", 0) == 0) return resilience::TimeoutOp::kConnect;
   if (m.rfind("write timeout", 0) == 0) return resilience::TimeoutOp::kWrite;
   return resilience::TimeoutOp::kRead;
+}
+
+void DependencyGuard::reassess_degraded(resilience::HealthStatus health) {
+  resilience::DegradedMode* mode = degraded();
+  if (!mode) return;
+  std::lock_guard<std::mutex> lock(degraded_mu_);
+  DegradedVerdict v = degraded_verdict(settings_.degraded, health, breaker().state());
+  mode->set_capacity(v.capacity, v.reason);
 }
 
 resilience::Result<resilience::Unit> DependencyGuard::single_attempt(

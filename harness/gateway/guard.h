@@ -11,9 +11,14 @@
 // answers several types (a cache GET and a SET share one breaker): it runs a Guard<Unit> and carries
 // the typed value beside it. Fallbacks stay with the request flow, which knows the item being served
 // (the Guard's FallbackChain keeps a single last-good value, not one per item).
+//
+// With `degraded.enabled`, the Guard's degraded-mode layer sits in front of the retry: a shed call
+// fails at once with a SHED error, which the request flow answers with its fallback like any other
+// failure. reassess_degraded() moves the dependency in and out of degraded mode (see config.h).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,8 +26,18 @@
 
 #include "gateway/config.h"
 #include "resilience/guard.h"
+#include "resilience/health_monitor.h"
 
 namespace chaos::gateway {
+
+// What degraded mode should be given the dependency's health and breaker: `capacity` 1 means not
+// degraded. Pure, so the rule is tested on its own.
+struct DegradedVerdict {
+  double capacity = 1.0;
+  std::string reason;
+};
+DegradedVerdict degraded_verdict(const DegradedSettings& settings, resilience::HealthStatus health,
+                                 resilience::BreakerState breaker);
 
 class DependencyGuard {
  public:
@@ -35,6 +50,12 @@ class DependencyGuard {
 
   resilience::CircuitBreaker& breaker() { return *guard_.breaker(); }
   resilience::Bulkhead& bulkhead() { return *guard_.bulkhead(); }
+  // Null unless settings().degraded.enabled.
+  resilience::DegradedMode* degraded() { return guard_.degraded(); }
+  // Applies degraded_verdict() for `health` and the breaker's current state (a `degraded.changed`
+  // event when the capacity changes). Serialised, so concurrent callers cannot apply stale verdicts
+  // out of order: each reads the breaker inside the lock. No-op when degraded mode is off.
+  void reassess_degraded(resilience::HealthStatus health);
   const std::string& name() const { return guard_.name(); }
   const DependencySettings& settings() const { return settings_; }
 
@@ -49,6 +70,7 @@ class DependencyGuard {
   const resilience::Environment env_;
   const resilience::TimeoutConfig timeouts_;
   resilience::Guard<resilience::Unit> guard_;
+  std::mutex degraded_mu_;
 };
 
 template <class T, class F>

@@ -35,6 +35,7 @@ void Metrics::on_event(const resilience::Event& e) {
   else if (e.type == "timeout") family = "timeout", label = str(e.fields, "op");
   else if (e.type == "bulkhead.rejected") family = "bulkhead_rejected", label = "";
   else if (e.type == "breaker.state") family = "breaker_transition", label = str(e.fields, "to");
+  else if (e.type == "degraded.shed") family = "degraded_shed", label = "";
   else return;
   std::lock_guard<std::mutex> lock(mu_);
   ++counters_[{family, e.name, label}];
@@ -71,6 +72,7 @@ std::string Metrics::render() const {
       {"timeout", "gateway_timeouts_total", "op", "Operations that hit a timeout, by the limit that fired."},
       {"bulkhead_rejected", "gateway_bulkhead_rejected_total", nullptr, "Calls rejected by a full bulkhead."},
       {"breaker_transition", "gateway_breaker_transitions_total", "to", "Circuit breaker transitions by target state."},
+      {"degraded_shed", "gateway_degraded_shed_total", nullptr, "Calls shed by degraded mode, straight to the fallback."},
   };
   for (const auto& f : kFamilies) {
     os << "# HELP " << f.metric << ' ' << f.help << "\n# TYPE " << f.metric << " counter\n";

@@ -80,6 +80,32 @@ TEST(GatewayConfig, WrongTypesAndRangesAreErrors) {
   EXPECT_EQ(error_of(json::parse(R"({})")), "");
 }
 
+TEST(GatewayConfig, DegradedModeIsOffByDefaultAndConfigurablePerDependency) {
+  GatewayConfig c = default_config();
+  for (const DependencySettings* d : {&c.cache, &c.db, &c.rpc}) {
+    EXPECT_FALSE(d->degraded.enabled);
+    EXPECT_DOUBLE_EQ(d->degraded.capacity, 0.5);
+    EXPECT_FALSE(d->degraded.random_shedding);
+  }
+  apply_config(json::parse(R"({"cache": {"degraded": {"enabled": true, "capacity": 0.25, "random_shedding": true}}})"), c);
+  EXPECT_TRUE(c.cache.degraded.enabled);
+  EXPECT_DOUBLE_EQ(c.cache.degraded.capacity, 0.25);
+  EXPECT_TRUE(c.cache.degraded.random_shedding);
+  EXPECT_FALSE(c.db.degraded.enabled) << "degraded mode is per dependency";
+}
+
+TEST(GatewayConfig, DegradedCapacityMustShedSomethingAndKeysAreChecked) {
+  EXPECT_NE(error_of(json::parse(R"({"rpc": {"degraded": {"capacity": 1}}})")).find("rpc.degraded.capacity: must be below 1"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"rpc": {"degraded": {"capacity": -0.1}}})")).find("rpc.degraded.capacity: -0.1 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"db": {"degraded": {"fraction": 0.5}}})")).find("db.degraded.fraction: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"db": {"degraded": {"enabled": 1}}})")).find("db.degraded.enabled: expected true or false"),
+            std::string::npos);
+  EXPECT_EQ(error_of(json::parse(R"({"db": {"degraded": {"enabled": true, "capacity": 0}}})")), "");
+}
+
 TEST(GatewayOptions, ParsesEveryFlag) {
   Options o = parse_options({"--port", "0", "--cache", "127.0.0.1:6379", "--db", "localhost:5432", "--rpc",
                              "127.0.0.1:8080", "--seed", "42"});

@@ -1,6 +1,7 @@
 // Proves that the harness catches and explains wrong expectations against the real gateway and mocks:
-// every scenario in scenarios/must-fail/ must fail (exit code 1, verdict "failed") because of its
-// deliberately wrong expect[0], with the explanation listed below, while its control expectations pass.
+// every scenario in scenarios/must-fail/ must fail (exit code 1, verdict "failed") because of the one
+// result listed below (its deliberately wrong expect[0], or the steady-state check for a baseline that
+// is not steady), with the explanation listed below, while every other result passes.
 // A suite that could not fail would prove nothing, so this is the suite's own negative control.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -27,8 +28,9 @@ const fs::path kMustFailDir = fs::path(CHAOS_SOURCE_DIR) / "scenarios" / "must-f
 const std::string kBinDir = CHAOS_BIN_DIR;
 
 struct MustFail {
-  std::string file;         // in scenarios/must-fail/
-  std::string explanation;  // must appear in expect[0]'s explanation
+  std::string file;                    // in scenarios/must-fail/
+  std::string explanation;             // must appear in the failing result's explanation
+  std::string failing_id = "expect[0]";  // the report result that must fail: "expect[0]" or "steady_state"
 };
 
 // One row per file; MustFailTest.EveryFileHasARow keeps this table and the folder in step.
@@ -40,6 +42,8 @@ const std::vector<MustFail> kCases = {
     {"wrong-no-heal.json", "expected at most 0 attempts"},
     {"wrong-running-while-degraded.json", "expected RUNNING"},
     {"wrong-fallback-counts-as-success.json", "success_rate"},
+    {"baseline-not-steady.json", "the baseline was not steady, so the scenario's verdict would mean nothing: success rate 0.000",
+     "steady_state"},
 };
 
 // Test names and failure messages show the file, not the bytes of the struct.
@@ -108,19 +112,20 @@ TEST_P(MustFailTest, FailsForItsStatedReason) {
   for (const auto& e : s["expectations"]) {
     const std::string id = e["id"].get<std::string>();
     const std::string explanation = e["explanation"].is_string() ? e["explanation"].get<std::string>() : "";
-    if (id == "expect[0]") {
+    if (id == c.failing_id) {
       saw_wrong = true;
-      EXPECT_FALSE(e["passed"].get<bool>()) << c.file << ": the deliberately wrong expectation passed";
+      EXPECT_FALSE(e["passed"].get<bool>()) << c.file << ": " << c.failing_id << " passed, but it is what must fail";
       EXPECT_NE(explanation.find(c.explanation), std::string::npos)
           << c.file << ": expected the explanation to contain \"" << c.explanation << "\", got: " << explanation;
       EXPECT_FALSE(e["observed"].get<std::string>().empty()) << c.file << ": no observed value reported";
     } else {
-      // Control expectations (and the steady state) hold: the scenario fails for its stated reason only.
+      // Control expectations (and the steady state, unless it is the one that must fail) hold: the
+      // scenario fails for its stated reason only.
       EXPECT_TRUE(e["passed"].get<bool>())
           << c.file << ": control expectation " << id << " failed too: " << explanation;
     }
   }
-  EXPECT_TRUE(saw_wrong) << c.file << ": no result for expect[0]";
+  EXPECT_TRUE(saw_wrong) << c.file << ": no result for " << c.failing_id;
   if (!HasFailure()) fs::remove_all(dir);
 }
 
