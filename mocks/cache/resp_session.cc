@@ -69,6 +69,24 @@ bool iequals(const std::string& a, const char* b) {
   return true;
 }
 
+// End of the well-formed RESP2 value that starts at `pos` in one of our own replies, or npos.
+size_t resp_value_end(std::string_view r, size_t pos, int depth = 0) {
+  constexpr int kMaxDepth = 8;  // our replies nest one level; the bound only keeps recursion finite
+  if (pos >= r.size() || depth > kMaxDepth) return std::string_view::npos;
+  size_t eol = r.find("\r\n", pos);
+  if (eol == std::string_view::npos) return eol;
+  char type = r[pos];
+  if (type == '+' || type == '-' || type == ':') return eol + 2;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(r.data() + pos + 1, r.data() + eol, n);
+  if (ec != std::errc() || p != r.data() + eol) return std::string_view::npos;
+  if (type == '$') return n < 0 ? eol + 2 : eol + 2 + static_cast<size_t>(n) + 2;
+  if (type != '*') return std::string_view::npos;
+  size_t end = eol + 2;
+  for (int64_t i = 0; i < n && end != std::string_view::npos; ++i) end = resp_value_end(r, end, depth + 1);
+  return end;
+}
+
 }  // namespace
 
 Step RespSession::protocol_error(const std::string& what, std::string& out) {
@@ -146,6 +164,35 @@ Step RespSession::parse(std::string_view in, std::string& out) {
 void RespSession::fail(const ErrorSpec& error, std::string& out) {
   // Redis errors start with an upper-case code word; keep that shape so clients classify them.
   err(out, "ERR " + error.message);
+}
+
+void RespSession::serve_partial(const PartialCut& cut, std::string& out) {
+  std::string full;
+  serve(full);
+  size_t eol = full.find("\r\n");
+  if (full.size() < 3 || eol == std::string::npos) {  // not a reply we make; cut the bytes
+    out.append(full, 0, cut.units_to_send(full.size()));
+    return;
+  }
+  char type = full[0];
+  int64_t n = -1;
+  if (type == '*' || type == '$') std::from_chars(full.data() + 1, full.data() + eol, n);
+  if (type == '*' && n > 0) {
+    // The array header announcing every element, then only some of them: half an array.
+    size_t end = eol + 2;
+    size_t keep = cut.units_to_send(static_cast<size_t>(n));
+    for (size_t i = 0; i < keep && end != std::string::npos; ++i) end = resp_value_end(full, end);
+    if (end != std::string::npos) {
+      out.append(full, 0, end);
+      return;
+    }
+  } else if (type == '$' && n >= 0) {
+    // The bulk header with the full length, then part of the payload (and no closing CRLF).
+    out.append(full, 0, eol + 2 + cut.units_to_send(static_cast<size_t>(n)));
+    return;
+  }
+  // A one-line reply (+OK, :1, -ERR ..., $-1, *0): the type byte and part of the line, no CRLF.
+  out.append(full, 0, 1 + cut.units_to_send(eol - 1));
 }
 
 void RespSession::serve(std::string& out) {

@@ -24,6 +24,7 @@ class RespSession final : public ProtocolSession {
   std::string_view request_key() const override { return command_; }
   void serve(std::string& out) override;
   void fail(const ErrorSpec& error, std::string& out) override;
+  void serve_partial(const PartialCut& cut, std::string& out) override;
   bool close_after_response() const override { return quit_; }
 
  private:

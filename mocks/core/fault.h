@@ -1,7 +1,8 @@
 // The fault interface. Data path of a mock, and where faults hook in:
 //
 //   client --connect--> [listener]  <- down, flap (listener closed), disconnect (new conns dropped)
-//          --request--> [connection] <- exhaust (conn marked broken), libfiu mock/<svc>/accept|read
+//          --request--> [connection] <- exhaust (conn broken: its answer replaces every later one),
+//                                       libfiu mock/<svc>/accept|read
 //                       [wrapper: match glob, probability, start delay, duration]
 //                       [FaultKind::apply] <- latency, hang, error, partial, disconnect (per request)
 //          <-response-- [connection] <- libfiu mock/<svc>/handle|write
@@ -9,7 +10,8 @@
 //              exhaust, fiu
 //
 // A kind implements only what it needs; the shared wrapper (FaultTable) applies scope, probability and
-// timing once, so no kind re-implements them. Adding a kind = one file in kinds/ + one registry line.
+// timing once, so no kind re-implements them. Adding a kind = one file in kinds/ + one line in
+// fault_registry.cc; the runtime never names a kind, it only reads what the kinds put in RequestEffect.
 #pragma once
 
 #include "common/clock.h"
@@ -17,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -32,21 +35,40 @@ struct ErrorSpec {
   std::string sqlstate = "XX000";     // mock-db (internal_error)
 };
 
+// How much of a response a `partial` fault lets through before the connection closes. A protocol
+// session cuts at its natural unit (PostgreSQL DataRows, RESP array elements or bulk payload bytes,
+// HTTP body bytes after complete headers); kBytes is a raw cut of the response bytes, wherever it lands.
+struct PartialCut {
+  enum class Unit { kFraction, kCount, kBytes };
+  Unit unit = Unit::kFraction;
+  double fraction = 0.5;  // kFraction: share of the natural units
+  int64_t amount = 0;     // kCount: natural units; kBytes: bytes
+
+  // How many of `total` units (or bytes) to send: always fewer than total when there are any, since a
+  // partial answer that happens to be complete would show the client nothing wrong.
+  size_t units_to_send(size_t total) const {
+    if (total == 0) return 0;
+    size_t n = unit == Unit::kFraction ? static_cast<size_t>(static_cast<double>(total) * fraction)
+                                       : static_cast<size_t>(amount);
+    return n < total ? n : total - 1;
+  }
+};
+
 // What the faults decided for one request. Default-constructed = serve normally.
 struct RequestEffect {
   enum class Terminal { kNone, kHang, kError, kPartial, kDrop };
   Duration delay{0};
   Terminal terminal = Terminal::kNone;
   ErrorSpec error;
-  double partial_fraction = 0.5;  // used when partial_bytes < 0
-  int64_t partial_bytes = -1;
+  PartialCut partial;             // kPartial
   bool reset = false;             // kDrop: RST instead of FIN
   uint32_t kinds = 0;             // bit i set = registry kind i touched this request (for stats)
 
   bool empty() const { return delay.count() == 0 && terminal == Terminal::kNone; }
 };
 
-// How a connection broken by `exhaust` behaves until the client reconnects.
+// How a connection broken by a stateful fault behaves until the client reconnects: the summary of
+// its answer that the mode-only hook below receives.
 enum class BrokenMode { kNone, kError, kHang };
 
 // What lifecycle hooks may do to the running service. Implemented by the server runtime (and by a fake
@@ -60,7 +82,16 @@ class ServiceControl {
   // port when the last one is released.
   virtual void hold_listener_down() = 0;
   virtual void release_listener_down() = 0;
-  virtual void break_open_connections(BrokenMode mode, const std::function<bool()>& pick) = 0;
+  // Marks open connections (each one `pick` chooses) broken for the rest of their life, even after the
+  // fault ends: every later request on them gets `answer` (an error or a hang; answer.kinds names the
+  // kind for stats). The stateful kind builds the answer, so the runtime holds no rule of any kind.
+  virtual void break_open_connections_with(const RequestEffect& answer, const std::function<bool()>& pick) {
+    break_open_connections(answer.terminal == RequestEffect::Terminal::kHang ? BrokenMode::kHang : BrokenMode::kError,
+                           pick);
+  }
+  // The mode-only form the hook above falls back to; the runtime does not use it. Kept because test
+  // fakes (fault_table_test, the fuzz targets) override it to record that connections were broken.
+  virtual void break_open_connections(BrokenMode /*mode*/, const std::function<bool()>& /*pick*/) {}
   virtual void crash(int exit_code) = 0;
   virtual void log(const std::string& line) = 0;
 };

@@ -5,6 +5,7 @@
 #include "core/server.h"
 
 #include "core/control_api.h"
+#include "core/fault_hooks.h"
 #include "core/fault_table.h"
 #include "core/http.h"
 #include "core/stats.h"
@@ -16,6 +17,7 @@
 
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <unordered_map>
 #include <unistd.h>
 
@@ -42,7 +44,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close(bool reset);
   uint64_t id() const { return id_; }
   bool is_control() const { return control_; }
-  void set_broken(BrokenMode mode) { broken_ = mode; }
+  // Every later request on this connection gets `answer` (a stateful fault broke it for good).
+  void set_broken(const RequestEffect& answer) { broken_ = answer; }
 
  private:
   void maybe_read();
@@ -50,6 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void process();
   void handle_request();
   void finish(const RequestEffect& effect);
+  void count_kinds(uint32_t kinds);
   void flush();
   void graceful_close();
 
@@ -59,7 +63,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer timer_;
   uint64_t id_;
   bool control_;
-  BrokenMode broken_ = BrokenMode::kNone;
+  std::optional<RequestEffect> broken_;
 
   std::array<char, kReadChunk> read_buf_;
   std::string in_;
@@ -105,9 +109,7 @@ class Server final : public ServiceControl {
   Server(const MockDefinition& def, const MockOptions& opt)
       : def_(def), opt_(opt), rng_(opt.seed), faults_(SteadyClock::instance(), rng_, *this),
         api_(def.service, faults_, stats_), acceptor_(io_), control_acceptor_(io_), fault_timer_(io_),
-        retry_timer_(io_), signals_(io_, SIGTERM, SIGINT),
-        point_accept_(def.fiu_prefix + "/accept"), point_read_(def.fiu_prefix + "/read"),
-        point_handle_(def.fiu_prefix + "/handle"), point_write_(def.fiu_prefix + "/write") {
+        retry_timer_(io_), signals_(io_, SIGTERM, SIGINT), hooks_(faults_, def.fiu_prefix) {
     label_ = def.service + (opt.name.empty() ? "" : "[" + opt.name + "]");
   }
 
@@ -141,15 +143,15 @@ class Server final : public ServiceControl {
   void release_listener_down() override {
     if (down_holds_ > 0 && --down_holds_ == 0) reopen_listener();
   }
-  void break_open_connections(BrokenMode mode, const std::function<bool()>& pick) override {
+  void break_open_connections_with(const RequestEffect& answer, const std::function<bool()>& pick) override {
     int n = 0;
     for (auto& c : snapshot()) {
       if (pick()) {
-        c->set_broken(mode);
+        c->set_broken(answer);
         ++n;
       }
     }
-    log("exhaust: " + std::to_string(n) + " open connection(s) now broken until they reconnect");
+    log(std::to_string(n) + " open connection(s) now broken until they reconnect");
   }
   void crash(int exit_code) override {
     log("crash: exiting with code " + std::to_string(exit_code));
@@ -163,10 +165,7 @@ class Server final : public ServiceControl {
   FaultTable& faults() { return faults_; }
   Stats& stats() { return stats_; }
   ControlApi& api() { return api_; }
-  const std::string& point_read() const { return point_read_; }
-  const std::string& point_handle() const { return point_handle_; }
-  const std::string& point_write() const { return point_write_; }
-  const std::string& fiu_prefix() const { return def_.fiu_prefix; }
+  FaultHooks& hooks() { return hooks_; }
   void forget(const Connection& c) {
     if (c.is_control()) {
       control_conns_.erase(c.id());
@@ -208,7 +207,7 @@ class Server final : public ServiceControl {
   uint64_t listener_generation_ = 0;
   uint64_t next_conn_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_, control_conns_;
-  std::string point_accept_, point_read_, point_handle_, point_write_;
+  FaultHooks hooks_;  // every per-connection and per-request fault check
   bool stopping_ = false;
 };
 
@@ -275,8 +274,8 @@ void Connection::on_read(const error_code& ec, size_t) {
     flush();
     return;
   }
-  if (!control_ && fiu_fail(server_.point_read().c_str())) {
-    server_.log("libfiu point " + server_.point_read() + " failed: closing the connection");
+  if (!control_ && server_.hooks().read_fails()) {
+    server_.log("libfiu point " + server_.hooks().read_point() + " failed: closing the connection");
     ++server_.stats().connections_dropped;
     close(false);
     return;
@@ -315,38 +314,19 @@ void Connection::handle_request() {
   }
   Stats& st = server_.stats();
   ++st.requests_received;
-  if (broken_ != BrokenMode::kNone) {
-    static const int kExhaust = find_fault_kind("exhaust");
-    ++st.by_kind[static_cast<size_t>(kExhaust)];
-    if (broken_ == BrokenMode::kHang) {
-      hung_ = true;
-      return;
-    }
-    ErrorSpec e;
-    e.status = 503;
-    e.sqlstate = "53300";  // too_many_connections: what an exhausted PostgreSQL says
-    e.message = "connection exhausted by fault: reconnect to recover";
-    session_->fail(e, out_);
-    if (session_->close_after_response()) close_after_flush_ = true;
+  if (broken_) {
+    count_kinds(broken_->kinds);
+    finish(*broken_);
     return;
   }
-  if (fiu_fail(server_.point_handle().c_str())) {
-    ErrorSpec e;
-    e.status = 500;
-    e.message = "libfiu point " + server_.point_handle() + " failed";
-    session_->fail(e, out_);
-    if (session_->close_after_response()) close_after_flush_ = true;
-    return;
-  }
-  RequestEffect effect = server_.faults().evaluate(session_->request_key());
+  RequestEffect effect = server_.hooks().on_request(session_->request_key());
   if (effect.empty()) {
     session_->serve(out_);
     ++st.requests_served;
     if (session_->close_after_response()) close_after_flush_ = true;
     return;
   }
-  for (uint32_t bits = effect.kinds, i = 0; bits; bits >>= 1, ++i)
-    if (bits & 1u) ++st.by_kind[i];
+  count_kinds(effect.kinds);
   if (effect.delay.count() > 0) {
     waiting_ = true;
     pending_ = effect;
@@ -367,6 +347,12 @@ void Connection::handle_request() {
   finish(effect);
 }
 
+void Connection::count_kinds(uint32_t kinds) {
+  Stats& st = server_.stats();
+  for (uint32_t bits = kinds, i = 0; bits; bits >>= 1, ++i)
+    if (bits & 1u) ++st.by_kind[i];
+}
+
 void Connection::finish(const RequestEffect& effect) {
   Stats& st = server_.stats();
   switch (effect.terminal) {
@@ -385,13 +371,14 @@ void Connection::finish(const RequestEffect& effect) {
       if (session_->close_after_response()) close_after_flush_ = true;
       break;
     case RequestEffect::Terminal::kPartial: {
-      std::string full;
-      session_->serve(full);
-      size_t n = effect.partial_bytes >= 0 ? static_cast<size_t>(effect.partial_bytes)
-                                           : static_cast<size_t>(static_cast<double>(full.size()) * effect.partial_fraction);
-      // A partial response must really be cut short, or the client sees nothing wrong.
-      if (!full.empty() && n >= full.size()) n = full.size() - 1;
-      out_.append(full, 0, n);
+      if (effect.partial.unit == PartialCut::Unit::kBytes) {
+        // A raw cut, wherever it lands: the same for every protocol.
+        std::string full;
+        session_->serve(full);
+        out_.append(full, 0, effect.partial.units_to_send(full.size()));
+      } else {
+        session_->serve_partial(effect.partial, out_);
+      }
       close_after_flush_ = true;
       ++st.connections_dropped;
       break;
@@ -409,8 +396,8 @@ void Connection::flush() {
     if (close_after_flush_) graceful_close();
     return;
   }
-  if (!control_ && fiu_fail(server_.point_write().c_str())) {
-    server_.log("libfiu point " + server_.point_write() + " failed: closing the connection");
+  if (!control_ && server_.hooks().write_fails()) {
+    server_.log("libfiu point " + server_.hooks().write_point() + " failed: closing the connection");
     ++server_.stats().connections_dropped;
     close(false);
     return;
@@ -489,11 +476,7 @@ void Server::accept_service(uint64_t generation) {
     }
     ++stats_.connections_accepted;
     bool reset = false;
-    if (fiu_fail(point_accept_.c_str())) {
-      ++stats_.connections_dropped;
-      error_code ignored;
-      socket.close(ignored);
-    } else if (faults_.drop_new_connection(&reset)) {
+    if (hooks_.drop_new_connection(&reset)) {
       ++stats_.connections_dropped;
       error_code ignored;
       if (reset) socket.set_option(asio::socket_base::linger(true, 0), ignored);

@@ -31,6 +31,15 @@ class ProtocolSession {
   virtual std::string_view request_key() const = 0;
   virtual void serve(std::string& out) = 0;
   virtual void fail(const ErrorSpec& error, std::string& out) = 0;
+  // Serves the request but appends only the part of the answer a `partial` fault lets through, cut at
+  // this protocol's natural unit (rows, array elements, body bytes) so the client sees a well-framed
+  // start and then the connection closing. `cut.unit` is never kBytes (the runtime does raw cuts).
+  // The default cuts the response bytes, for a protocol with no better place.
+  virtual void serve_partial(const PartialCut& cut, std::string& out) {
+    std::string full;
+    serve(full);
+    out.append(full, 0, cut.units_to_send(full.size()));
+  }
   // After the last serve()/fail(): close once the response is flushed (HTTP "Connection: close").
   virtual bool close_after_response() const { return false; }
 };

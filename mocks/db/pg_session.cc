@@ -201,6 +201,28 @@ void PgSession::serve(std::string& out) {
   ready_for_query(out);
 }
 
+void PgSession::serve_partial(const PartialCut& cut, std::string& out) {
+  std::string full;
+  serve(full);  // the statement really runs: its side effects happen, only the answer is lost
+  size_t rows = 0;
+  for (size_t pos = 0; pos + 5 <= full.size(); pos += 1 + be32(full.data() + pos + 1)) rows += full[pos] == 'D';
+  // RowDescription and the first `keep` DataRows, then nothing: no CommandComplete, no ReadyForQuery.
+  // With no rows at all the cut comes right after the RowDescription (or before the first message).
+  size_t keep = cut.units_to_send(rows);
+  size_t pos = 0, sent_rows = 0;
+  while (pos + 5 <= full.size()) {
+    char type = full[pos];
+    if (type == 'D') {
+      if (sent_rows == keep) break;
+      ++sent_rows;
+    } else if (rows == 0 && type != 'T') {
+      break;
+    }
+    pos += 1 + be32(full.data() + pos + 1);
+  }
+  out.append(full, 0, pos);
+}
+
 void PgSession::fail(const ErrorSpec& error, std::string& out) {
   append_pg_error(out, error.sqlstate, error.message);
   ready_for_query(out);

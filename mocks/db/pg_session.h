@@ -24,6 +24,7 @@ class PgSession final : public ProtocolSession {
   std::string_view request_key() const override { return query_; }
   void serve(std::string& out) override;
   void fail(const ErrorSpec& error, std::string& out) override;
+  void serve_partial(const PartialCut& cut, std::string& out) override;
 
  private:
   Step startup(std::string_view in, std::string& out);

@@ -71,6 +71,25 @@ void RpcSession::serve(std::string& out) {
   append_http_response(out, 200, "application/json", body, keep);
 }
 
+void RpcSession::serve_partial(const PartialCut& cut, std::string& out) {
+  std::string full;
+  serve(full);
+  size_t head_end = full.find("\r\n\r\n");
+  if (head_end == std::string::npos) {  // not a response we make; cut the bytes
+    out.append(full, 0, cut.units_to_send(full.size()));
+    return;
+  }
+  size_t body_start = head_end + 4;
+  size_t body = full.size() - body_start;
+  if (body == 0) {
+    // No body to cut: withhold the blank line that ends the headers, so the answer is still short.
+    out.append(full, 0, body_start - 2);
+    return;
+  }
+  // Complete headers, whose Content-Length announces the whole body, then only part of the body.
+  out.append(full, 0, body_start + cut.units_to_send(body));
+}
+
 void RpcSession::fail(const ErrorSpec& error, std::string& out) {
   append_http_response(out, error.status, "application/json",
                        dump_lossy({{"error", error.message}, {"method", method_}}),

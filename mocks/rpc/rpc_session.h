@@ -16,6 +16,7 @@ class RpcSession final : public ProtocolSession {
   std::string_view request_key() const override { return method_; }
   void serve(std::string& out) override;
   void fail(const ErrorSpec& error, std::string& out) override;
+  void serve_partial(const PartialCut& cut, std::string& out) override;
   bool close_after_response() const override { return !parser_.request().keep_alive; }
 
  private:

@@ -15,10 +15,18 @@ class CrashFault final : public FaultKind {
   int code_;
 };
 
+std::unique_ptr<FaultKind> make_crash_fault(FieldReader& f, const FaultCommon& common) {
+  if (common.duration) {
+    throw FaultSpecError("field 'duration_ms' is not supported by crash (the process exits when it starts)");
+  }
+  return std::make_unique<CrashFault>(static_cast<int>(f.integer("exit_code", 0, 255).value_or(1)));
+}
+
 }  // namespace
 
-std::unique_ptr<FaultKind> make_crash_fault(FieldReader& f, const FaultCommon&) {
-  return std::make_unique<CrashFault>(static_cast<int>(f.integer("exit_code", 0, 255).value_or(1)));
+const FaultKindInfo& crash_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"crash", /*accepts_match=*/false, &make_crash_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

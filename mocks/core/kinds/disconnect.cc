@@ -30,11 +30,16 @@ class DisconnectFault final : public FaultKind {
   bool reset_, scoped_;
 };
 
-}  // namespace
-
 std::unique_ptr<FaultKind> make_disconnect_fault(FieldReader& f, const FaultCommon& common) {
   bool reset = f.boolean("reset").value_or(false);
   return std::make_unique<DisconnectFault>(reset, common.match.has_value());
+}
+
+}  // namespace
+
+const FaultKindInfo& disconnect_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"disconnect", /*accepts_match=*/true, &make_disconnect_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

@@ -12,8 +12,13 @@ class DownFault final : public FaultKind {
   nlohmann::json fields() const override { return nlohmann::json::object(); }
 };
 
+std::unique_ptr<FaultKind> make_down_fault(FieldReader&, const FaultCommon&) { return std::make_unique<DownFault>(); }
+
 }  // namespace
 
-std::unique_ptr<FaultKind> make_down_fault(FieldReader&, const FaultCommon&) { return std::make_unique<DownFault>(); }
+const FaultKindInfo& down_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"down", /*accepts_match=*/false, &make_down_fault};
+  return kInfo;
+}
 
 }  // namespace chaos::mocks

@@ -25,8 +25,6 @@ class ErrorFault final : public FaultKind {
   ErrorSpec spec_;
 };
 
-}  // namespace
-
 std::unique_ptr<FaultKind> make_error_fault(FieldReader& f, const FaultCommon&) {
   ErrorSpec spec;
   spec.status = static_cast<int>(f.integer("status", 400, 599).value_or(503));
@@ -43,6 +41,13 @@ std::unique_ptr<FaultKind> make_error_fault(FieldReader& f, const FaultCommon&) 
     spec.sqlstate = *s;
   }
   return std::make_unique<ErrorFault>(std::move(spec));
+}
+
+}  // namespace
+
+const FaultKindInfo& error_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"error", /*accepts_match=*/true, &make_error_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

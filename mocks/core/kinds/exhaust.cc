@@ -9,21 +9,37 @@ namespace {
 
 class ExhaustFault final : public FaultKind {
  public:
-  explicit ExhaustFault(BrokenMode mode) : mode_(mode) {}
-  void on_activate(ServiceControl& svc, const std::function<bool()>& pick) override {
-    svc.break_open_connections(mode_, pick);
+  ExhaustFault(bool hang, int kind_index) : hang_(hang) {
+    if (kind_index >= 0) answer_.kinds = 1u << kind_index;
+    if (hang) {
+      answer_.terminal = RequestEffect::Terminal::kHang;
+    } else {
+      answer_.terminal = RequestEffect::Terminal::kError;
+      answer_.error.status = 503;
+      answer_.error.sqlstate = "53300";  // too_many_connections: what an exhausted PostgreSQL says
+      answer_.error.message = "connection exhausted by fault: reconnect to recover";
+    }
   }
-  nlohmann::json fields() const override { return {{"mode", mode_ == BrokenMode::kHang ? "hang" : "error"}}; }
+  void on_activate(ServiceControl& svc, const std::function<bool()>& pick) override {
+    svc.break_open_connections_with(answer_, pick);
+  }
+  nlohmann::json fields() const override { return {{"mode", hang_ ? "hang" : "error"}}; }
 
  private:
-  BrokenMode mode_;
+  bool hang_;
+  RequestEffect answer_;  // what every later request on a broken connection gets
 };
+
+std::unique_ptr<FaultKind> make_exhaust_fault(FieldReader& f, const FaultCommon& common) {
+  bool hang = f.one_of("mode", {"error", "hang"}).value_or("error") == "hang";
+  return std::make_unique<ExhaustFault>(hang, common.kind_index);
+}
 
 }  // namespace
 
-std::unique_ptr<FaultKind> make_exhaust_fault(FieldReader& f, const FaultCommon&) {
-  bool hang = f.one_of("mode", {"error", "hang"}).value_or("error") == "hang";
-  return std::make_unique<ExhaustFault>(hang ? BrokenMode::kHang : BrokenMode::kError);
+const FaultKindInfo& exhaust_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"exhaust", /*accepts_match=*/false, &make_exhaust_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

@@ -91,8 +91,6 @@ class FiuFault final : public FaultKind {
   int64_t failinfo_;
 };
 
-}  // namespace
-
 std::unique_ptr<FaultKind> make_fiu_fault(FieldReader& f, const FaultCommon& common) {
   auto point = f.string("point", 256);
   if (!point || point->empty()) {
@@ -100,6 +98,13 @@ std::unique_ptr<FaultKind> make_fiu_fault(FieldReader& f, const FaultCommon& com
   }
   int64_t failinfo = f.integer("failinfo", INT32_MIN, INT32_MAX).value_or(1);
   return std::make_unique<FiuFault>(*point, common.probability, failinfo);
+}
+
+}  // namespace
+
+const FaultKindInfo& fiu_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"fiu", /*accepts_match=*/false, &make_fiu_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

@@ -27,12 +27,17 @@ class FlapFault final : public FaultKind {
   bool down_ = false;
 };
 
-}  // namespace
-
 std::unique_ptr<FaultKind> make_flap_fault(FieldReader& f, const FaultCommon&) {
   auto period = f.integer("period_ms", 1, 3'600'000);
   if (!period) throw FaultSpecError("field 'period_ms' is required for flap (an integer in [1, 3600000])");
   return std::make_unique<FlapFault>(*period);
+}
+
+}  // namespace
+
+const FaultKindInfo& flap_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"flap", /*accepts_match=*/false, &make_flap_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

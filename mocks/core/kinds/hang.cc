@@ -14,8 +14,13 @@ class HangFault final : public FaultKind {
   nlohmann::json fields() const override { return nlohmann::json::object(); }
 };
 
+std::unique_ptr<FaultKind> make_hang_fault(FieldReader&, const FaultCommon&) { return std::make_unique<HangFault>(); }
+
 }  // namespace
 
-std::unique_ptr<FaultKind> make_hang_fault(FieldReader&, const FaultCommon&) { return std::make_unique<HangFault>(); }
+const FaultKindInfo& hang_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"hang", /*accepts_match=*/true, &make_hang_fault};
+  return kInfo;
+}
 
 }  // namespace chaos::mocks

@@ -36,14 +36,19 @@ class LatencyFault final : public FaultKind {
   bool normal_;
 };
 
-}  // namespace
-
 std::unique_ptr<FaultKind> make_latency_fault(FieldReader& f, const FaultCommon&) {
   auto latency = f.number("latency_ms", 0, 3'600'000);
   if (!latency) throw FaultSpecError("field 'latency_ms' is required for latency (a number of milliseconds)");
   double jitter = f.number("jitter_ms", 0, 3'600'000).value_or(0);
   bool normal = f.one_of("distribution", {"uniform", "normal"}).value_or("uniform") == "normal";
   return std::make_unique<LatencyFault>(*latency, jitter, normal);
+}
+
+}  // namespace
+
+const FaultKindInfo& latency_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"latency", /*accepts_match=*/true, &make_latency_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks

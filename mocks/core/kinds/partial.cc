@@ -1,5 +1,10 @@
-// partial: send only part of the response (a fraction of its bytes, or a fixed byte count), then close:
-// a truncated HTTP body, half a RESP reply, rows without CommandComplete.
+// partial: send only part of the response, then close. Each protocol cuts where its client notices
+// a truncated answer rather than a garbled one: mock-db sends RowDescription and some DataRows and
+// drops the connection before CommandComplete/ReadyForQuery, mock-cache sends an array reply's header
+// and some of its elements (or a bulk string's header and part of its payload), mock-rpc sends complete
+// headers (Content-Length of the whole body) and part of the body. How much: "fraction" of those
+// units (default 0.5) or "count" of them; "bytes" instead cuts the raw response at that byte, wherever
+// it lands (mid-header included), to test a client's framing parser.
 #include "core/fault_registry.h"
 
 namespace chaos::mocks {
@@ -7,32 +12,48 @@ namespace {
 
 class PartialFault final : public FaultKind {
  public:
-  PartialFault(double fraction, int64_t bytes) : fraction_(fraction), bytes_(bytes) {}
+  explicit PartialFault(PartialCut cut) : cut_(cut) {}
   bool affects_requests() const override { return true; }
   void apply(RequestEffect& effect, Random&) const override {
     if (effect.terminal == RequestEffect::Terminal::kNone) {
       effect.terminal = RequestEffect::Terminal::kPartial;
-      effect.partial_fraction = fraction_;
-      effect.partial_bytes = bytes_;
+      effect.partial = cut_;
     }
   }
   nlohmann::json fields() const override {
-    if (bytes_ >= 0) return {{"bytes", bytes_}};
-    return {{"fraction", fraction_}};
+    switch (cut_.unit) {
+      case PartialCut::Unit::kBytes: return {{"bytes", cut_.amount}};
+      case PartialCut::Unit::kCount: return {{"count", cut_.amount}};
+      case PartialCut::Unit::kFraction: break;
+    }
+    return {{"fraction", cut_.fraction}};
   }
 
  private:
-  double fraction_;
-  int64_t bytes_;
+  PartialCut cut_;
 };
+
+std::unique_ptr<FaultKind> make_partial_fault(FieldReader& f, const FaultCommon&) {
+  int given = (f.has("fraction") ? 1 : 0) + (f.has("bytes") ? 1 : 0) + (f.has("count") ? 1 : 0);
+  if (given > 1) throw FaultSpecError("partial takes either 'fraction', 'count' or 'bytes', not several");
+  PartialCut cut;
+  if (auto bytes = f.integer("bytes", 0, 1LL << 40)) {
+    cut.unit = PartialCut::Unit::kBytes;
+    cut.amount = *bytes;
+  } else if (auto count = f.integer("count", 0, 1LL << 40)) {
+    cut.unit = PartialCut::Unit::kCount;
+    cut.amount = *count;
+  } else {
+    cut.fraction = f.number("fraction", 0, 1).value_or(0.5);
+  }
+  return std::make_unique<PartialFault>(cut);
+}
 
 }  // namespace
 
-std::unique_ptr<FaultKind> make_partial_fault(FieldReader& f, const FaultCommon&) {
-  if (f.has("fraction") && f.has("bytes")) throw FaultSpecError("partial takes either 'fraction' or 'bytes', not both");
-  auto bytes = f.integer("bytes", 0, 1LL << 40);
-  double fraction = f.number("fraction", 0, 1).value_or(0.5);
-  return std::make_unique<PartialFault>(fraction, bytes.value_or(-1));
+const FaultKindInfo& partial_fault_kind() {
+  static constexpr FaultKindInfo kInfo{"partial", /*accepts_match=*/true, &make_partial_fault};
+  return kInfo;
 }
 
 }  // namespace chaos::mocks
