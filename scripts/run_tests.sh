@@ -2,7 +2,8 @@
 # Installs dependencies, builds and runs every test. This is what CI runs (.ci/run).
 #
 #   scripts/run_tests.sh          1. Release build + every test (the scenario suite itself is run by
-#                                    ./run_scenarios.sh) + a bounded benchmark smoke
+#                                    ./run_scenarios.sh) + a bounded benchmark smoke (incl. the
+#                                    mock-cache vs redis-server ratio, mocks/bench/run_benchmarks.sh)
 #                                 2. ThreadSanitizer build of the concurrent parts (resilience library,
 #                                    runner I/O) + their tests
 #                                 3. AddressSanitizer + UndefinedBehaviorSanitizer build of everything
@@ -68,6 +69,9 @@ ctest_strict build -j "$JOBS" --timeout 180 -LE scenario
 step "Benchmark smoke (bounded, figures not judged)"
 build/bin/resilience_bench --benchmark_min_time=0.01 >/dev/null
 build/bin/mock_fault_layer_bench --benchmark_min_time=0.01 >/dev/null
+# Side by side with a real redis-server (redis-benchmark) and wrk against mock-rpc, under a 55 s
+# budget; fails if a tool fails or mock-cache falls under 0.5x redis (best of 3 short runs each).
+mocks/bench/run_benchmarks.sh --smoke build/bin
 echo "benchmarks ran"
 
 if [ "$QUICK" = 1 ]; then
