@@ -1,14 +1,13 @@
 // A bulkhead caps how many calls may be in flight to one dependency, so a slow dependency cannot take
 // every thread of the service with it. A call over the cap waits up to max_wait for a slot (measured on
-// the injected clock), then is rejected with BULKHEAD_FULL.
+// the injected clock, through a ClockCondition: a plain condition-variable wait on the real clock, a
+// wait that ManualClock::advance() wakes in tests), then is rejected with BULKHEAD_FULL.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <string>
 
 #include "environment.h"
@@ -18,7 +17,7 @@ namespace chaos::resilience {
 
 struct BulkheadConfig {
   uint32_t max_concurrent = 25;
-  // Zero: reject at once when full.
+  // Zero: reject at once when full. A waiter gives up once clock.now() >= (start of wait + max_wait).
   Duration max_wait = Duration::zero();
 };
 
@@ -60,8 +59,8 @@ class Bulkhead {
   std::atomic<uint32_t> active_{0};
   std::atomic<uint32_t> waiters_{0};
   std::atomic<uint64_t> rejected_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
+  // Signalled by release() when a waiter may take the freed slot; declared after env_ (uses its clock).
+  ClockCondition slot_freed_;
 };
 
 }  // namespace chaos::resilience

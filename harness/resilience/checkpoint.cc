@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -169,7 +170,15 @@ void CheckpointManager::prune_locked() {
   auto vs = versions();
   const size_t keep = std::max<uint32_t>(1, config_.keep);
   if (vs.size() <= keep) return;
+  // The newest version that verifies is never pruned, even when the `keep` newer ones are all corrupt
+  // (a disk damaging several saves in a row): deleting it would leave restore() nothing. Usually the
+  // version just written verifies, so this reads back one file (from the page cache).
+  std::optional<uint64_t> newest_good;
+  for (auto it = vs.rbegin(); it != vs.rend() && !newest_good; ++it) {
+    if (load(*it).ok()) newest_good = *it;
+  }
   for (size_t i = 0; i + keep < vs.size(); ++i) {
+    if (newest_good && vs[i] == *newest_good) continue;
     std::error_code ec;
     fs::remove(path_of(vs[i]), ec);  // a leftover old version is harmless; the next save retries
   }

@@ -59,6 +59,7 @@ CircuitBreaker::CircuitBreaker(std::string name, CircuitBreakerConfig config, En
           config_.successes_to_close == 0 ? config_.permitted_calls_in_half_open
                                           : config_.successes_to_close,
           1, std::max<uint32_t>(1, config_.permitted_calls_in_half_open))),
+      steady_clock_(dynamic_cast<const SteadyClock*>(env_.clock)),
       count_window_(config_.window_type == SlidingWindowType::kCountBased ? config_.window_size : 1),
       time_window_(config_.window_type == SlidingWindowType::kTimeBased ? config_.window_size : 1) {}
 
@@ -78,8 +79,12 @@ bool CircuitBreaker::try_acquire() {
   if (st == u8(BreakerState::kClosed) || st == u8(BreakerState::kDisabled)) [[likely]]
     return true;
   if (st == u8(BreakerState::kOpen)) {
+    // Next-call mode: the coarse reading never runs ahead of now(), so while it is before open_until
+    // the wait has certainly not elapsed and rejecting is exact; at worst the transition comes one
+    // coarse tick late. Only once it reaches open_until does open_acquire_slow() read the precise
+    // clock (under the mutex) to decide.
     if (!(config_.automatic_transition && env_.scheduler) &&
-        env_.clock->now().time_since_epoch().count() >=
+        coarse_now().time_since_epoch().count() >=
             open_until_ns_.load(std::memory_order_acquire)) {
       return open_acquire_slow();
     }

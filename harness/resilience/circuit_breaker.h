@@ -11,7 +11,9 @@
 // Hot path: in CLOSED, try_acquire() is one atomic load and on_success() a relaxed load and store
 // on a counter private to the calling thread; nothing locks, allocates, does a locked
 // read-modify-write or reads the clock (unless slow-call detection or a time window is configured).
-// Rejection in OPEN is the same: a state load and a thread-private counter; it never throws.
+// Rejection in OPEN is the same: a state load and a thread-private counter; it never throws. In the
+// default next-call mode it also reads Clock::coarse_now() (CLOCK_MONOTONIC_COARSE on the real clock,
+// no hardware counter read), so the OPEN -> HALF_OPEN move can come up to one coarse tick late.
 #pragma once
 
 #include <atomic>
@@ -74,7 +76,9 @@ struct CircuitBreakerConfig {
   double open_wait_multiplier = 1.0;
   Duration max_wait_in_open = std::chrono::minutes(5);
   // true: a timer moves OPEN -> HALF_OPEN when the wait elapses (needs Environment::scheduler) and the
-  // OPEN rejection path never reads the clock. false: the first call after the wait does it.
+  // OPEN rejection path never reads the clock. false: the first call after the wait does it; that call
+  // is recognised with Clock::coarse_now(), so it may be late by up to clock->coarse_resolution() (one
+  // kernel tick on the real clock; zero on a ManualClock).
   bool automatic_transition = false;
   // Trial calls let through in HALF_OPEN; further calls are rejected until results come back.
   uint32_t permitted_calls_in_half_open = 10;
@@ -175,12 +179,18 @@ class CircuitBreaker {
   void record_window(uint8_t bits, TimePoint now);
   internal::WindowCounts window_counts(TimePoint now) const;
   uint8_t load_state() const { return state_.load(std::memory_order_acquire); }
+  // The default OPEN rejection path's clock reading. The real clock's is called directly (SteadyClock
+  // is final: no virtual dispatch, about 1 ns of a ~10 ns budget); any other clock through Clock.
+  TimePoint coarse_now() const {
+    return steady_clock_ ? steady_clock_->coarse_now() : env_.clock->coarse_now();
+  }
 
   const std::string name_;
   const CircuitBreakerConfig config_;
   const Environment env_;
   const bool slow_enabled_;
   const uint32_t successes_to_close_;
+  const SteadyClock* const steady_clock_;  // env_.clock when it is the real clock, else null
 
   // --- hot fields (lock-free). Read-mostly fields share one cache line; each counter written on
   // every call gets its own, so writers do not evict the line every caller reads. ---

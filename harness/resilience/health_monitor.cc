@@ -236,6 +236,7 @@ void HealthMonitor::finish(const std::string& name, uint64_t run_id, CheckResult
                                              {"message", e.message}}});
     }
     if (e.status == HealthStatus::kHealthy) {
+      ++e.heal_episode;
       e.heal_attempts = 0;
       e.heal_exhausted = false;
       if (e.heal_timer && env_.scheduler) env_.scheduler->cancel(e.heal_timer);
@@ -261,11 +262,15 @@ void HealthMonitor::on_unhealthy_locked(Entry& e, Out& out) {
                                  EventFields{{"check", name}, {"attempts", e.heal_attempts}}});
     return;
   }
-  if (e.heal_attempts == 0 || !env_.scheduler) {
+  if (e.heal_attempts == 0) {
     start_heal(name, out);
     return;
   }
   // A previous attempt "succeeded" but the check is still unhealthy: back off before the next.
+  if (!env_.scheduler) {
+    start_heal(name, out, heal_backoff(e, e.heal_attempts));
+    return;
+  }
   e.heal_busy = true;
   e.heal_timer = env_.scheduler->schedule_after(
       heal_backoff(e, e.heal_attempts), anchor_.bind([name](HealthMonitor& s) {
@@ -282,10 +287,20 @@ void HealthMonitor::on_unhealthy_locked(Entry& e, Out& out) {
       }));
 }
 
-void HealthMonitor::start_heal(const std::string& name, Out& out) {
+void HealthMonitor::start_heal(const std::string& name, Out& out, Duration wait_first) {
   Entry& e = entries_.at(name);
-  const uint32_t attempt = ++e.heal_attempts;
   e.heal_busy = true;
+  if (wait_first > Duration::zero()) {
+    // No scheduler to set a timer on: the backoff is waited out through the Environment (a real sleep
+    // on an executor thread by default; a manual-clock advance in tests), then the episode is looked
+    // at again. The attempt is numbered only when it actually starts.
+    out.work.push_back([h = anchor_.handle(), env = env_, name, episode = e.heal_episode, wait_first]() {
+      env.sleep_for(wait_first);
+      h.run([&](HealthMonitor& s) { s.heal_after_backoff(name, episode); });
+    });
+    return;
+  }
+  const uint32_t attempt = ++e.heal_attempts;
   out.work.push_back([h = anchor_.handle(), fn = e.cfg.heal, name, attempt]() {
     HealResult r;
     try {
@@ -297,6 +312,25 @@ void HealthMonitor::start_heal(const std::string& name, Out& out) {
     }
     h.run([&](HealthMonitor& s) { s.heal_done(name, attempt, std::move(r)); });
   });
+}
+
+void HealthMonitor::heal_after_backoff(const std::string& name, uint64_t episode) {
+  Out out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = entries_.at(name);
+    e.heal_busy = false;
+    if (e.status == HealthStatus::kHealthy) {
+      // Recovered during the wait: the episode is over, nothing to do.
+    } else if (e.heal_episode != episode) {
+      // Recovered and failed again during the wait: that new episode's first attempt was held back by
+      // this wait (heal_busy) and runs now.
+      on_unhealthy_locked(e, out);
+    } else {
+      start_heal(name, out);
+    }
+  }
+  flush(out);
 }
 
 void HealthMonitor::heal_done(const std::string& name, uint32_t attempt, HealResult r) {
@@ -314,7 +348,7 @@ void HealthMonitor::heal_done(const std::string& name, uint32_t attempt, HealRes
                     {"attempt", attempt},
                     {"outcome", r.ok ? "success" : "failure"},
                     {"message", r.message}};
-      if (more && env_.scheduler) f["next_delay_ms"] = ms(delay);
+      if (more) f["next_delay_ms"] = ms(delay);
       out.events.push_back(Event{"heal.attempt", to_us(now), name, std::move(f)});
     }
     if (r.ok) {
@@ -335,7 +369,7 @@ void HealthMonitor::heal_done(const std::string& name, uint32_t attempt, HealRes
           s.flush(o);
         }));
       } else {
-        start_heal(name, out);
+        start_heal(name, out, delay);
       }
     } else if (!r.ok && e.status != HealthStatus::kHealthy) {
       e.heal_exhausted = true;

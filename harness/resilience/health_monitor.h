@@ -53,7 +53,10 @@ struct HealthCheckConfig {
   bool auto_heal = false;
   std::function<HealResult()> heal;  // thrown exceptions are failed attempts
   uint32_t max_heal_attempts = 3;    // per unhealthy episode (reset by a HEALTHY result)
-  // Wait before attempt n+1 after attempt n: min(max, initial * multiplier^(n-1)).
+  // Wait before attempt n+1 after attempt n: min(max, initial * multiplier^(n-1)). Always applied: by a
+  // timer when Environment::scheduler is set, otherwise by Environment::sleep_for on the executor
+  // thread that runs the heal (so with no scheduler and an InlineExecutor, the caller of run_check
+  // waits through the backoff).
   Duration heal_backoff_initial = std::chrono::seconds(1);
   double heal_backoff_multiplier = 2.0;
   Duration heal_backoff_max = std::chrono::seconds(30);
@@ -124,7 +127,8 @@ class HealthMonitor {
     Scheduler::TaskId timeout_timer = 0;
     Scheduler::TaskId interval_timer = 0;
     uint32_t heal_attempts = 0;
-    bool heal_busy = false;  // an attempt is running or scheduled
+    bool heal_busy = false;  // an attempt is running, scheduled, or being waited for
+    uint64_t heal_episode = 0;  // bumped by every HEALTHY result (which ends any healing episode)
     bool heal_exhausted = false;
     Scheduler::TaskId heal_timer = 0;
   };
@@ -132,7 +136,9 @@ class HealthMonitor {
 
   void finish(const std::string& name, uint64_t run_id, CheckResult r);
   void heal_done(const std::string& name, uint32_t attempt, HealResult r);
-  void start_heal(const std::string& name, Out& out);
+  // Starts the next attempt now, or (no scheduler) after waiting `wait_first` through env_.sleep_for.
+  void start_heal(const std::string& name, Out& out, Duration wait_first = Duration::zero());
+  void heal_after_backoff(const std::string& name, uint64_t episode);
   void on_unhealthy_locked(Entry& e, Out& out);
   void recompute_locked(Out& out);
   void sweep();

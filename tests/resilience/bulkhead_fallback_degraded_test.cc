@@ -66,11 +66,13 @@ TEST(BulkheadTest, WaiterGivesUpWhenTheInjectedClockPassesMaxWait) {
   const auto limit = std::chrono::steady_clock::now() + 10s;
   while (b.waiting() == 0 && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
   ASSERT_EQ(b.waiting(), 1u) << "waiter never started waiting";
-  t.clock.advance(499ms);
-  t.clock.advance(1ms);  // max wait reached on the injected clock: the waiter re-reads it within 2 ms
-  waiter.join();
+  t.clock.advance(499ms);  // wakes the waiter, which re-reads the clock and waits again
+  EXPECT_EQ(got.load(), -1) << "waiter gave up before max_wait had passed on the injected clock";
+  t.clock.advance(1ms);  // max wait reached (>=): the move wakes the waiter, which gives up
+  waiter.join();  // returns only because the manual clock woke it: nothing else ever will
   EXPECT_EQ(got.load(), 0);
   EXPECT_EQ(b.rejected(), 1u);
+  EXPECT_EQ(b.waiting(), 0u);
 }
 
 TEST(FallbackTest, TriesCacheThenLastGoodThenDefaultThenError) {

@@ -129,6 +129,34 @@ TEST(CheckpointTest, PrunesToTheNewestKeptVersions) {
   EXPECT_EQ(m.restore()->data, "v6");
 }
 
+// A disk that silently damages every save: `keep` corrupt versions in a row must not prune the last
+// good one, and once a good version exists again the old one is released.
+TEST(CheckpointTest, PruningNeverDeletesTheNewestVersionThatVerifies) {
+  TestEnv t;
+  TempDir dir;
+  CheckpointManager m({dir.path.string(), "state", 2}, t.env());
+  ASSERT_TRUE(m.save("good").ok());
+  bool disk_corrupts = true;
+  // checkpoint.saved is published after the write and before pruning: damage the file right there.
+  t.publisher.subscribe([&](const Event& e) {
+    if (disk_corrupts && e.type == "checkpoint.saved")
+      overwrite(m.path_of(e.fields["version"].get<uint64_t>()), "CHAOS-CHECKPOINT v1 garbage\n");
+  });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(m.save("lost").ok());
+  EXPECT_EQ(m.versions(), (std::vector<uint64_t>{1, 3, 4}))
+      << "version 1 (the only good one) must survive three corrupt saves with keep = 2";
+  auto restored = m.restore();
+  ASSERT_TRUE(restored.has_value()) << "the last good checkpoint was pruned";
+  EXPECT_EQ(restored->version, 1u);
+  EXPECT_EQ(restored->data, "good");
+  EXPECT_EQ(t.recorder->count("checkpoint.corrupt"), 2u);  // versions 4 and 3, newest first
+
+  disk_corrupts = false;
+  ASSERT_TRUE(m.save("fresh").ok());
+  EXPECT_EQ(m.versions(), (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(m.restore()->data, "fresh");
+}
+
 TEST(CheckpointTest, InstancesWithDifferentNamesShareAFolderSafely) {
   TempDir dir;
   CheckpointManager a({dir.path.string(), "a", 1}), b({dir.path.string(), "ab", 1});

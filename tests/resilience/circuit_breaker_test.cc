@@ -147,6 +147,67 @@ TEST(CircuitBreakerTest, GoesHalfOpenOnTheFirstCallAfterTheWait) {
   EXPECT_EQ(b.metrics().transitions.back().reason, "open wait of 1000 ms elapsed");
 }
 
+// The default (next-call) mode rejects on Clock::coarse_now(); a ManualClock's coarse reading is its
+// precise one, so the first call at exactly the end of the wait still goes through.
+TEST(CircuitBreakerTest, NextCallModeIsExactOnAManualClockDespiteTheCoarseReading) {
+  TestEnv t;
+  ASSERT_EQ(t.clock.coarse_now(), t.clock.now());
+  ASSERT_EQ(t.clock.coarse_resolution(), Duration::zero());
+  CircuitBreaker b("db", small_config(), t.env(/*with_scheduler=*/false));
+  fail(b, 5);
+  const TimePoint opened = t.clock.now();
+  t.clock.advance(1s - 1ns);
+  EXPECT_FALSE(b.try_acquire()) << "admitted 1 ns before the wait elapsed";
+  t.clock.advance(1ns);
+  EXPECT_TRUE(b.try_acquire()) << "first call after the wait was rejected";
+  EXPECT_EQ(b.state(), BreakerState::kHalfOpen);
+  EXPECT_EQ(b.metrics().transitions.back().at - opened, 1s);
+}
+
+// A clock whose coarse reading lags like the kernel's CLOCK_MONOTONIC_COARSE: the precise time as of
+// the last `tick` boundary. Never ahead of now(), at most one tick behind.
+class TickingCoarseClock final : public Clock {
+ public:
+  explicit TickingCoarseClock(Duration tick) : tick_(tick) {}
+  TimePoint now() const override { return precise.now(); }
+  TimePoint coarse_now() const override {
+    const auto ns = precise.now().time_since_epoch();
+    return TimePoint(ns - ns % tick_);
+  }
+  Duration coarse_resolution() const override { return tick_; }
+  ManualClock precise;
+
+ private:
+  const Duration tick_;
+};
+
+TEST(CircuitBreakerTest, LaggingCoarseClockDelaysHalfOpenByAtMostOneTick) {
+  TickingCoarseClock clock(4ms);
+  Environment env;
+  env.clock = &clock;
+  CircuitBreaker b("db", small_config(), env);
+  clock.precise.advance(1ms);  // open off a tick boundary, so the coarse reading lags at the deadline
+  fail(b, 5);
+  ASSERT_EQ(b.state(), BreakerState::kOpen);
+  const TimePoint open_until = clock.now() + 1s;
+  clock.precise.set(open_until);
+  ASSERT_LT(clock.coarse_now(), open_until);
+  EXPECT_FALSE(b.try_acquire()) << "coarse reading still before the deadline: rejection expected";
+  EXPECT_EQ(b.state(), BreakerState::kOpen);
+  // Step 100 us at a time: the first admitted call must come within one tick of the deadline.
+  TimePoint admitted_at{};
+  for (int step = 0; step < 1000 && admitted_at == TimePoint{}; ++step) {
+    clock.precise.advance(100us);
+    if (b.try_acquire()) admitted_at = clock.now();
+  }
+  ASSERT_NE(admitted_at, TimePoint{}) << "never left OPEN";
+  EXPECT_EQ(b.state(), BreakerState::kHalfOpen);
+  EXPECT_GT(admitted_at - open_until, Duration::zero());
+  EXPECT_LE(admitted_at - open_until, clock.coarse_resolution());
+  EXPECT_EQ(admitted_at, open_until + 3ms);  // the next tick boundary after the deadline
+  EXPECT_EQ(b.metrics().transitions.back().at, admitted_at);
+}
+
 TEST(CircuitBreakerTest, GoesHalfOpenByTimerWhenAutomatic) {
   TestEnv t;
   auto c = small_config();

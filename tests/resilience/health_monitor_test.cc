@@ -255,6 +255,73 @@ TEST(HealthMonitorTest, HealAttemptsAreBoundedAndBackedOff) {
   EXPECT_EQ(heals, 4);
 }
 
+// With no scheduler there is no timer to back off with: the wait goes through Environment::sleep_for,
+// here a manual-clock advance, so the spacing shows on the clock and no real time passes.
+TEST(HealthMonitorTest, HealAttemptsAreBackedOffWithoutAScheduler) {
+  TestEnv t;
+  std::vector<Duration> slept;
+  Environment env = t.env(/*with_scheduler=*/false);
+  env.sleep = [&](Duration d) {
+    slept.push_back(d);
+    t.clock.advance(d);
+  };
+  InlineExecutor inline_exec;
+  HealthMonitor mon(HealthMonitorConfig{}, env, inline_exec);
+  std::vector<TimePoint> heal_times;
+  auto cfg = check("db", [] { return CheckResult::unhealthy("down"); });
+  cfg.timeout = Duration::zero();  // the clock moves during healing; keep check latency out of it
+  cfg.auto_heal = true;
+  cfg.max_heal_attempts = 4;
+  cfg.heal_backoff_initial = 1s;
+  cfg.heal_backoff_multiplier = 3;
+  cfg.heal_backoff_max = 5s;
+  cfg.heal = [&] {
+    heal_times.push_back(t.clock.now());
+    return HealResult{false, "restart failed"};
+  };
+  mon.add_check(cfg);
+  const TimePoint start = t.clock.now();
+  mon.run_check("db");
+  ASSERT_EQ(heal_times.size(), 4u);
+  EXPECT_EQ(heal_times[0] - start, Duration::zero());  // the first attempt is immediate
+  EXPECT_EQ(heal_times[1] - heal_times[0], 1s);
+  EXPECT_EQ(heal_times[2] - heal_times[1], 3s);
+  EXPECT_EQ(heal_times[3] - heal_times[2], 5s);  // 9 s capped at heal_backoff_max
+  EXPECT_EQ(slept, (std::vector<Duration>{1s, 3s, 5s}));
+  auto at = t.recorder->of_type("heal.attempt");
+  ASSERT_EQ(at.size(), 4u);
+  EXPECT_EQ(at[0].fields["next_delay_ms"], 1000.0);
+  EXPECT_EQ(at[2].fields["next_delay_ms"], 5000.0);
+  EXPECT_FALSE(at[3].fields.contains("next_delay_ms"));
+  EXPECT_EQ(at[1].ts_us - at[0].ts_us, 1'000'000);
+  EXPECT_EQ(t.recorder->of_type("heal.exhausted").at(0).fields["attempts"], 4);
+}
+
+// A heal that "succeeds" while the re-check still fails is backed off too, also with no scheduler.
+TEST(HealthMonitorTest, HealThatDoesNotFixTheCheckIsBackedOffWithoutAScheduler) {
+  TestEnv t;
+  Environment env = t.env(/*with_scheduler=*/false);
+  env.sleep = [&](Duration d) { t.clock.advance(d); };
+  InlineExecutor inline_exec;
+  HealthMonitor mon(HealthMonitorConfig{}, env, inline_exec);
+  std::vector<TimePoint> heal_times;
+  auto cfg = check("db", [] { return CheckResult::unhealthy("still down"); });
+  cfg.timeout = Duration::zero();
+  cfg.auto_heal = true;
+  cfg.max_heal_attempts = 3;
+  cfg.heal_backoff_initial = 2s;
+  cfg.heal = [&] {
+    heal_times.push_back(t.clock.now());
+    return HealResult{true, "restarted"};
+  };
+  mon.add_check(cfg);
+  mon.run_check("db");
+  ASSERT_EQ(heal_times.size(), 3u);
+  EXPECT_EQ(heal_times[1] - heal_times[0], 2s);
+  EXPECT_EQ(heal_times[2] - heal_times[1], 4s);
+  EXPECT_EQ(t.recorder->count("heal.exhausted"), 1u);
+}
+
 TEST(HealthMonitorTest, ChecksRunOnTheirIntervalOnceStarted) {
   Monitor t;
   int runs = 0;
@@ -302,6 +369,7 @@ TEST(HealthMonitorTest, ChecksRunConcurrently) {
   std::mutex mu;
   std::condition_variable cv;
   int arrived = 0;
+  int results = 0;  // health.check events seen; declared before the pool so it outlives its threads
   // Each check waits until both are running: with sequential execution the first would time out.
   auto rendezvous = [&] {
     std::unique_lock<std::mutex> lock(mu);
@@ -314,10 +382,19 @@ TEST(HealthMonitorTest, ChecksRunConcurrently) {
   HealthMonitor mon(HealthMonitorConfig{}, t.env(), pool);
   mon.add_check(check("a", rendezvous));
   mon.add_check(check("b", rendezvous));
+  // Both results are recorded on the pool's threads: wait for them on a condition, not by polling.
+  t.publisher.subscribe([&](const Event& e) {
+    if (e.type != "health.check") return;
+    std::lock_guard<std::mutex> lock(mu);
+    ++results;
+    cv.notify_all();
+  });
   mon.run_all();
-  const auto limit = std::chrono::steady_clock::now() + 20s;
-  while (t.recorder->count("health.check") < 2 && std::chrono::steady_clock::now() < limit)
-    std::this_thread::sleep_for(1ms);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return results >= 2; }))
+        << "only " << results << " of 2 checks reported";
+  }
   auto s = mon.snapshot();
   EXPECT_EQ(s.checks[0].message, "met");
   EXPECT_EQ(s.checks[1].message, "met");
