@@ -1,9 +1,9 @@
 // chaos-harness: the command line. Parses options, expands scenario files, validates all of them
 // before any process starts, runs them (in parallel with --jobs, repeated with --repeat), writes the
 // reports and turns the verdicts into an exit code:
-//   0 all passed, 1 a scenario failed (or was flaky), 2 invalid input or usage,
-//   3 infrastructure error (binary missing, service never ready, ...), 4 timed out,
-//   130 interrupted by SIGINT/SIGTERM.
+//   0 all passed, 1 a scenario failed, was flaky or timed out (its report verdict still says "timed
+//   out"), 2 invalid input or usage, 3 infrastructure error (binary missing, service never ready, ...),
+//   130 interrupted by SIGINT/SIGTERM (the exit code itself must say "interrupted").
 #include "expect/result.h"
 #include "report/report.h"
 #include "runner/process.h"
@@ -34,8 +34,7 @@ using chaos::expect::Verdict;
 
 namespace {
 
-constexpr int kExitPassed = 0, kExitFailed = 1, kExitUsage = 2, kExitInfra = 3, kExitTimedOut = 4,
-              kExitInterrupted = 130;
+constexpr int kExitPassed = 0, kExitFailed = 1, kExitUsage = 2, kExitInfra = 3, kExitInterrupted = 130;
 
 const char* kUsage = R"(usage: chaos-harness <command> [options] <scenario files or folders>...
 
@@ -47,7 +46,8 @@ commands:
 options:
   --filter TEXT      only scenarios whose name contains TEXT (or matches it as a regex)
   --tags a,b         only scenarios with at least one of these tags
-  --shard K/N        only the K-th (1-based) of N equal slices of the sorted scenario list
+  --shard K/N        only every N-th scenario of the sorted, filtered list, starting at the K-th
+                     (1-based, round-robin: shard K gets positions K, K+N, K+2N, ...)
   --jobs N           run N scenarios in parallel (each on its own ephemeral ports; default 1)
   --repeat N         run each scenario N times; differing verdicts are reported as FLAKY
   --seed N           override every scenario's seed
@@ -57,8 +57,8 @@ options:
   --quiet            only the final summary
   -h, --help         this text
 
-exit codes: 0 all passed, 1 a scenario failed or was flaky, 2 invalid input or usage,
-            3 infrastructure error, 4 a scenario timed out, 130 interrupted
+exit codes: 0 all passed, 1 a scenario failed, was flaky or timed out (the report says TIMEOUT),
+            2 invalid input or usage, 3 infrastructure error, 130 interrupted (SIGINT/SIGTERM)
 )";
 
 struct Options {
@@ -314,6 +314,7 @@ int main(int argc, char** argv) {
   for (const auto& s : scenarios)
     if (matches(s, o)) selected.push_back(&s);
   if (o.shard_n > 0) {
+    // Round-robin, not contiguous slices: shards stay balanced when neighbouring files are alike.
     std::vector<const chaos::scenario::Scenario*> shard;
     for (size_t i = 0; i < selected.size(); ++i)
       if (static_cast<int>(i % static_cast<size_t>(o.shard_n)) == o.shard_k - 1) shard.push_back(selected[i]);
@@ -429,8 +430,9 @@ int main(int argc, char** argv) {
   int exit_code = kExitPassed;
   std::map<Verdict, int> counts;
   for (const auto& r : summary.scenarios) counts[r.verdict]++;
-  if (counts[Verdict::kFailed] || counts[Verdict::kFlaky]) exit_code = kExitFailed;
-  if (counts[Verdict::kTimedOut] && exit_code == kExitPassed) exit_code = kExitTimedOut;
+  // A timed-out scenario did not pass: it is a failed scenario for the exit code, while its report
+  // keeps the verdict "timed_out" and the explanation of what it was waiting for.
+  if (counts[Verdict::kFailed] || counts[Verdict::kFlaky] || counts[Verdict::kTimedOut]) exit_code = kExitFailed;
   if (counts[Verdict::kError]) exit_code = kExitInfra;
   if (summary.interrupted) exit_code = kExitInterrupted;
   if (!w.ok) {

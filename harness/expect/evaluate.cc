@@ -45,11 +45,33 @@ std::string str_field(const json& d, const char* key) {
 
 bool in(double t, double lo, double hi) { return t >= lo - kEps && t <= hi + kEps; }
 
+// An event field by name: a top-level field of exactly that name if there is one, else a dotted path
+// into nested objects ("components.rpc.breaker_state"). nullptr when absent.
+const json* field_at(const json& d, const std::string& key) {
+  if (!d.is_object()) return nullptr;
+  auto exact = d.find(key);
+  if (exact != d.end()) return &*exact;
+  const json* at = &d;
+  size_t begin = 0;
+  while (begin <= key.size()) {
+    size_t dot = key.find('.', begin);
+    std::string part = key.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin);
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(part);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+    if (dot == std::string::npos) return at;
+    begin = dot + 1;
+  }
+  return nullptr;
+}
+
 bool matches_where(const TimelineEvent& e, const std::map<std::string, json>& where) {
   if (!e.data.is_object()) return false;
   for (const auto& [k, v] : where) {
-    auto it = e.data.find(k);
-    if (it == e.data.end()) return false;
+    const json* found = field_at(e.data, k);
+    if (!found) return false;
+    const json* it = found;
     if (!v.is_object()) {
       if (*it != v) return false;
       continue;
@@ -82,6 +104,10 @@ std::string describe_event(const Timeline& tl, size_t i) {
     s += " " + str_field(d, "check") + " " + str_field(d, "status");
   } else if (e.type == "health.state") {
     s += " " + str_field(d, "previous") + " -> " + str_field(d, "state");
+  } else if (e.type == "health.poll") {
+    s += " HTTP " + str_field(d, "http_status");
+    for (const char* k : {"overall_status", "system_state"})
+      if (!str_field(d, k).empty()) s += " " + std::string(k) + "=" + str_field(d, k);
   } else if (e.type == "fault.start" || e.type == "fault.end") {
     s += " " + str_field(d, "label") + " on " + str_field(d, "target");
   } else if (!str_field(d, "name").empty()) {
@@ -342,25 +368,54 @@ ExpectationResult eval_heal(const scenario::Expectation& e, const scenario::Heal
 }
 
 // ---------------------------------------------------------------------------------------------
+// The observations of a condition's value, in timeline order, from one source (see Condition in
+// scenario/model.h): the SUT's event stream when the timeline has any event of that kind for the
+// name, else the harness's health polls. Sources are never mixed: a poll lags the stream by up to its
+// interval, so interleaving both would show the state flapping when it did not.
 struct ConditionTrack {
-  std::string type, name_key, value_key, initial;
+  std::vector<std::pair<size_t, std::string>> seen;  // (event index, value)
+  std::string source;   // "breaker.state events", "health.poll components.db.status", ...
+  std::string initial;  // value before any observation ("" = unknown)
 };
 
-ConditionTrack track_for(const scenario::Condition& c) {
+ConditionTrack track_for(const scenario::Condition& c, const Timeline& tl) {
+  using K = scenario::Condition::Kind;
+  ConditionTrack t;
+  std::string type, value_key, poll_key;
   switch (c.kind) {
-    case scenario::Condition::Kind::kBreakerState: return {"breaker.state", "name", "to", "CLOSED"};
-    case scenario::Condition::Kind::kHealthStatus: return {"health.check", "check", "status", ""};
-    case scenario::Condition::Kind::kSystemState: return {"health.state", "", "state", ""};
+    case K::kBreakerState:
+      type = "breaker.state", value_key = "to", poll_key = "components." + c.name + ".breaker_state";
+      t.initial = "CLOSED";
+      break;
+    case K::kHealthStatus:
+      type = c.name.empty() ? "" : "health.check", value_key = "status";
+      poll_key = c.name.empty() ? "overall_status" : "components." + c.name + ".status";
+      break;
+    case K::kSystemState: type = "health.state", value_key = "state", poll_key = "system_state"; break;
   }
-  return {};
-}
-
-bool tracks(const TimelineEvent& e, const ConditionTrack& t, const std::string& name) {
-  if (e.type != t.type) return false;
-  if (t.name_key.empty()) return true;
-  std::string n = str_field(e.data, t.name_key.c_str());
-  if (n.empty() && t.name_key == "check") n = str_field(e.data, "name");
-  return n == name;
+  if (!type.empty()) {
+    for (size_t i = 0; i < tl.events.size(); ++i) {
+      const auto& ev = tl.events[i];
+      if (ev.type != type) continue;
+      if (c.kind != K::kSystemState) {
+        std::string n = str_field(ev.data, c.kind == K::kHealthStatus ? "check" : "name");
+        if (n.empty() && c.kind == K::kHealthStatus) n = str_field(ev.data, "name");
+        if (n != c.name) continue;
+      }
+      t.seen.emplace_back(i, str_field(ev.data, value_key.c_str()));
+    }
+    t.source = type + " events";
+    if (!t.seen.empty()) return t;
+  }
+  // Polls that could not read the value (transport error, no such field) say nothing either way.
+  for (size_t i = 0; i < tl.events.size(); ++i) {
+    if (tl.events[i].type != "health.poll") continue;
+    const json* v = field_at(tl.events[i].data, poll_key);
+    if (v && v->is_string()) t.seen.emplace_back(i, v->get<std::string>());
+  }
+  t.source = "health.poll " + poll_key;
+  if (t.seen.empty() && !type.empty()) t.source = type + " events or health.poll " + poll_key;
+  return t;
 }
 
 ExpectationResult eval_recovery(const scenario::Expectation& e, const scenario::RecoveryExpect& x, const Timeline& tl) {
@@ -369,23 +424,22 @@ ExpectationResult eval_recovery(const scenario::Expectation& e, const scenario::
                " (tolerance " + std::to_string(x.tolerance_ms) + " ms)";
   double a = 0;
   if (!resolve_or_fail(x.after, tl, r, a)) return r;
-  ConditionTrack t = track_for(x.until);
+  ConditionTrack t = track_for(x.until, tl);
   std::string state = t.initial;
   std::optional<size_t> state_event;
   std::optional<double> reached;
   std::optional<size_t> reached_event;
-  for (size_t i = 0; i < tl.events.size(); ++i) {
+  for (const auto& [i, value] : t.seen) {
     const auto& ev = tl.events[i];
-    if (!tracks(ev, t, x.until.name)) continue;
     if (ev.t_ms > a + kEps) {
       if (state == x.until.state) break;  // already held at the anchor
-      if (str_field(ev.data, t.value_key.c_str()) == x.until.state) {
+      if (value == x.until.state) {
         reached = ev.t_ms;
         reached_event = i;
         break;
       }
     }
-    state = str_field(ev.data, t.value_key.c_str());
+    state = value;
     state_event = i;
   }
   if (!reached && state == x.until.state) {
@@ -398,7 +452,7 @@ ExpectationResult eval_recovery(const scenario::Expectation& e, const scenario::
   if (!reached) {
     r.passed = false;
     r.observed = "never, until the end of observation at " + ms(tl.duration_ms) + "; state after " + x.after.text() + ": " +
-                 (state.empty() ? "unknown (no event)" : state);
+                 (state.empty() ? "unknown (no observation in " + t.source + ")" : state + " (from " + t.source + ")");
     r.explanation = "expected " + x.until.text() + " by " + ms(a + limit) + " (" + x.after.text() + " at " + ms(a) + " + " +
                     std::to_string(x.max_ms) + " ms + " + std::to_string(x.tolerance_ms) + " ms tolerance), it never happened";
     if (state_event) {
@@ -410,7 +464,8 @@ ExpectationResult eval_recovery(const scenario::Expectation& e, const scenario::
   }
   double took = *reached - a;
   if (reached_event) add_evidence(r, {*reached_event});
-  r.observed = "recovered after " + ms(took) + (reached_event ? " (" + describe_event(tl, *reached_event) + ")" : "");
+  r.observed = "recovered after " + ms(took) + (reached_event ? " (" + describe_event(tl, *reached_event) + ")" : "") +
+               ", observed through " + t.source;
   r.passed = took <= limit + kEps;
   r.explanation = r.passed ? "recovery took " + ms(took) + " <= " + std::to_string(x.max_ms) + " ms + " + std::to_string(x.tolerance_ms) + " ms tolerance"
                            : "recovery took " + ms(took) + ", more than " + std::to_string(x.max_ms) + " ms + " + std::to_string(x.tolerance_ms) +
@@ -510,7 +565,7 @@ ExpectationResult eval_never(const scenario::Expectation& e, const scenario::Nev
   ExpectationResult r = base(e);
   std::string what = x.breaker.empty() ? "no \"" + x.event_type + "\" event" + (x.where.empty() ? "" : " with " + json(x.where).dump())
                                        : "breaker \"" + x.breaker + "\" never enters " + x.state;
-  r.expected = what + " between " + x.window.from.text() + " and " + x.window.to.text() + " (tolerance " +
+  r.expected = what + " " + x.window.text() + " (tolerance " +
                std::to_string(x.tolerance_ms) + " ms trimmed from each end)";
   double from = 0, to = 0;
   if (!window_or_fail(x.window, tl, r, from, to)) return r;
@@ -531,8 +586,8 @@ ExpectationResult eval_never(const scenario::Expectation& e, const scenario::Nev
 
 ExpectationResult eval_max_transitions(const scenario::Expectation& e, const scenario::MaxTransitionsExpect& x, const Timeline& tl) {
   ExpectationResult r = base(e);
-  r.expected = "at most " + std::to_string(x.max) + " state changes of breaker \"" + x.breaker + "\" between " + x.window.from.text() +
-               " and " + x.window.to.text() + " (tolerance " + std::to_string(x.tolerance_ms) + " ms trimmed from each end)";
+  r.expected = "at most " + std::to_string(x.max) + " state changes of breaker \"" + x.breaker + "\" " + x.window.text() +
+               " (tolerance " + std::to_string(x.tolerance_ms) + " ms trimmed from each end)";
   double from = 0, to = 0;
   if (!window_or_fail(x.window, tl, r, from, to)) return r;
   double tol = static_cast<double>(x.tolerance_ms);
@@ -593,26 +648,31 @@ ExpectationResult eval_system_state(const scenario::Expectation& e, const scenar
   double lo = at - tol, hi = at + tol;
   r.window_from_ms = std::max(0.0, lo);
   r.window_to_ms = hi;
+  scenario::Condition cond;
+  cond.kind = scenario::Condition::Kind::kSystemState;
+  ConditionTrack t = track_for(cond, tl);
   std::string before;  // state in effect at lo
   std::optional<size_t> before_ev;
   std::vector<size_t> during;
-  for (size_t i = 0; i < tl.events.size(); ++i) {
+  std::vector<std::string> during_values;
+  for (const auto& [i, value] : t.seen) {
     const auto& ev = tl.events[i];
-    if (ev.type != "health.state") continue;
-    if (ev.t_ms <= lo + kEps) { before = str_field(ev.data, "state"); before_ev = i; }
-    else if (ev.t_ms <= hi + kEps) during.push_back(i);
+    if (ev.t_ms <= lo + kEps) { before = value; before_ev = i; }
+    else if (ev.t_ms <= hi + kEps) { during.push_back(i); during_values.push_back(value); }
   }
   std::vector<std::string> seen;
   if (!before.empty()) seen.push_back(before);
-  for (size_t i : during) seen.push_back(str_field(tl.events[i].data, "state"));
+  for (const auto& v : during_values) seen.push_back(v);
   if (before_ev) add_evidence(r, {*before_ev});
   add_evidence(r, during);
   r.passed = std::find(seen.begin(), seen.end(), x.state) != seen.end();
   std::string states;
   for (size_t k = 0; k < seen.size(); ++k) states += (k ? ", " : "") + seen[k];
-  r.observed = seen.empty() ? "no health.state event at or before " + ms(hi) : "states in " + ms(lo) + " .. " + ms(hi) + ": " + states;
+  r.observed = seen.empty() ? "no system state observed at or before " + ms(hi) + " (looked at " + t.source + ")"
+                            : "states in " + ms(lo) + " .. " + ms(hi) + " (from " + t.source + "): " + states;
   r.explanation = r.passed ? "system was " + x.state + " within the window"
-                           : "expected " + x.state + " at " + ms(at) + ", observed " + (seen.empty() ? "no system state (the SUT emitted no health.state event)" : states) +
+                           : "expected " + x.state + " at " + ms(at) + ", observed " +
+                                 (seen.empty() ? "no system state (no health.state event from the SUT and no health.poll with system_state)" : states) +
                                  (before_ev ? "; last change before the window: " + describe_event(tl, *before_ev) : "");
   return r;
 }
@@ -635,6 +695,16 @@ ResolvedAnchor resolve_anchor(const Anchor& a, const Timeline& tl) {
     case Anchor::Kind::kEnd: out.t_ms = tl.duration_ms + off; return out;
     case Anchor::Kind::kFaultStart:
     case Anchor::Kind::kFaultEnd: break;
+    case Anchor::Kind::kEvent:
+      for (size_t i = 0; i < tl.events.size(); ++i)
+        if (tl.events[i].type == a.event_type && matches_where(tl.events[i], a.where)) {
+          out.t_ms = tl.events[i].t_ms + off;
+          out.event = i;
+          return out;
+        }
+      out.error = "no " + a.event_type + " event" + (a.where.empty() ? "" : " with " + json(a.where).dump()) +
+                  " on the timeline";
+      return out;
   }
   std::optional<size_t> start;
   for (size_t i = 0; i < tl.events.size(); ++i)
@@ -720,7 +790,23 @@ ExpectationResult evaluate_steady_state(const scenario::Scenario& s, const Timel
         std::string c = str_field(tl.events[i].data, "check");
         last[c.empty() ? str_field(tl.events[i].data, "name") : c] = i;
       }
-    if (last.empty()) notes.push_back("health not observed (no health.check events before the first fault)");
+    // No health.check events: judge the harness's last health poll before the first fault instead.
+    std::optional<size_t> last_poll;
+    if (last.empty())
+      for (size_t i = 0; i < tl.events.size() && tl.events[i].t_ms < until; ++i)
+        if (tl.events[i].type == "health.poll" && field_at(tl.events[i].data, "overall_status")) last_poll = i;
+    if (last.empty() && !last_poll)
+      notes.push_back("health not observed (no health.check events and no health.poll with overall_status before the first fault)");
+    if (last_poll) {
+      std::string overall = str_field(tl.events[*last_poll].data, "overall_status");
+      if (overall != ss.health) {
+        bad.push_back(*last_poll);
+        fails.push_back("health poll before the first fault read overall_status " + overall + ", expected " + ss.health + " (" +
+                        describe_event(tl, *last_poll) + ")");
+      } else {
+        notes.push_back("health observed by polling: overall_status " + overall);
+      }
+    }
     for (const auto& [check, i] : last)
       if (str_field(tl.events[i].data, "status") != ss.health) {
         bad.push_back(i);

@@ -79,6 +79,10 @@ class ScenarioRun {
   ScenarioRun(const scenario::Scenario& s, const RunOptions& o) : s_(s), o_(o) {
     seed_ = o.seed_override.value_or(s.seed);
   }
+  ~ScenarioRun() {
+    stop_tailing_ = true;
+    if (tailer_thread_.joinable()) tailer_thread_.join();
+  }
 
   expect::ScenarioResult run();
 
@@ -143,6 +147,13 @@ class ScenarioRun {
   bool launch_controlled(const scenario::Service& svc, std::vector<std::string> argv, FaultInjector& injector);
   void record_exits();
   expect::Timeline build_timeline(TimePoint until);
+  bool start_event_file(const std::pair<uint64_t, ino_t>& skip, const std::string& skip_path);
+  void stop_event_file(TimePoint stopped_at);
+  void add_file_lines(std::vector<std::string> lines, TimePoint received) {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    for (auto& l : lines)
+      if (!l.empty() && l.front() == '{') raw_.push_back({received, "sut", std::move(l)});
+  }
   void fail(Verdict v, const std::string& error) {
     if (result_.verdict == Verdict::kPassed) {
       result_.verdict = v;
@@ -162,6 +173,11 @@ class ScenarioRun {
   std::set<std::string> fiu_targets_;  // command services / "sut" with libfiu faults: run under the preload
   std::mutex events_mu_;
   std::vector<RawEvent> raw_;
+  // system_under_test.events "file": followed by its own thread from SUT start to scenario end.
+  std::unique_ptr<EventFileTailer> tailer_;
+  std::thread tailer_thread_;
+  std::atomic<bool> stop_tailing_{false};
+  std::string events_file_missing_;  // its path, when the SUT never created its events file
   TimePoint origin_{};
   TimePoint deadline_{};
 };
@@ -197,7 +213,10 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
   spec.env = resolved_env;
   spec.log_path = (fs::path(o_.log_dir) / (id + ".log")).string();
   const std::string source = is_sut ? "sut" : id;
-  auto handler = [this, lp, source](std::string_view line, TimePoint received) {
+  // The SUT's stdout carries its events only with "source": "stdout"; with "file" or "none" its JSON
+  // lines are log output (kept in its log file), so nothing is counted twice or against the scenario.
+  const bool stdout_events = !is_sut || s_.sut.events.kind == scenario::EventSource::Kind::kStdout;
+  auto handler = [this, lp, source, stdout_events](std::string_view line, TimePoint received) {
     if (!lp->got_ready.load()) {
       if (auto r = parse_ready_line(line)) {
         std::lock_guard<std::mutex> lock(lp->mu);
@@ -207,7 +226,7 @@ bool ScenarioRun::launch(const std::string& id, std::vector<std::string> argv,
         return;
       }
     }
-    if (line.empty() || line.front() != '{') return;  // plain log output, already in the log file
+    if (!stdout_events || line.empty() || line.front() != '{') return;  // log output, already in the log file
     std::lock_guard<std::mutex> lock(events_mu_);
     raw_.push_back({received, source, std::string(line)});
   };
@@ -314,6 +333,54 @@ void ScenarioRun::record_exits() {
       harness_event(ev);
     }
   }
+}
+
+// Starts following the SUT's events file. `skip` is the file's size and inode just before the SUT
+// started (if its path could be resolved then), so lines an earlier run left in it do not count.
+bool ScenarioRun::start_event_file(const std::pair<uint64_t, ino_t>& skip, const std::string& skip_path) {
+  std::string error;
+  auto path = resolve(s_.sut.events.path, &error);
+  if (!path) {
+    fail(Verdict::kError, "system_under_test.events.path: " + error);
+    return false;
+  }
+  bool same = *path == skip_path;
+  tailer_ = std::make_unique<EventFileTailer>(*path, same ? skip.first : 0, same ? skip.second : 0);
+  progress("reading events from " + *path);
+  tailer_thread_ = std::thread([this] {
+    // Polled: a file that does not exist yet, or is replaced, needs no special wake-up, and the loop
+    // ends within one interval of the stop flag.
+    while (!stop_tailing_.load()) {
+      auto lines = tailer_->read_new_lines();
+      if (!lines.empty()) add_file_lines(std::move(lines), SteadyClock::instance().now());
+      for (int waited = 0; waited < 10 && !stop_tailing_.load(); waited += 5)
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+  });
+  return true;
+}
+
+// Stops the follower and drains what the SUT wrote up to now, including a last line without its
+// newline. Drained lines are stamped no later than `stopped_at`, so those without ts_us stay inside
+// the observation (the SUT wrote them before it, the harness just had not read them yet).
+void ScenarioRun::stop_event_file(TimePoint stopped_at) {
+  if (!tailer_) return;
+  stop_tailing_ = true;
+  if (tailer_thread_.joinable()) tailer_thread_.join();
+  auto lines = tailer_->read_new_lines();
+  std::string last = tailer_->take_partial_line();
+  if (!last.empty()) lines.push_back(std::move(last));
+  add_file_lines(std::move(lines), std::min(SteadyClock::instance().now(), stopped_at));
+  // A note on the timeline (at the end of observation, so it is kept) of what was read.
+  nlohmann::json note = {{"type", "events.file"}, {"path", tailer_->path()}, {"found", tailer_->seen_file()},
+                         {"ts_us", to_us(stopped_at)}};
+  if (tailer_->dropped_lines()) note["dropped_long_lines"] = tailer_->dropped_lines();
+  if (!tailer_->seen_file()) events_file_missing_ = tailer_->path();
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    raw_.push_back({stopped_at, "harness", note.dump()});
+  }
+  tailer_.reset();
 }
 
 expect::Timeline ScenarioRun::build_timeline(TimePoint until) {
@@ -459,11 +526,23 @@ expect::ScenarioResult ScenarioRun::run() {
         argv = *r;
       }
     }
+    // Where the events file stands before the SUT starts (if its path needs no ${sut.*} yet).
+    std::pair<uint64_t, ino_t> events_skip{0, 0};
+    std::string events_skip_path;
+    if (ok && s_.sut.events.kind == scenario::EventSource::Kind::kFile) {
+      std::string ignored;
+      if (auto p = resolve(s_.sut.events.path, &ignored)) {
+        events_skip_path = *p;
+        events_skip = EventFileTailer::current_end(*p);
+      }
+    }
     if (ok) ok = launch("sut", argv, s_.sut.env, s_.sut.ready, true);
     if (ok && s_.sut.is_builtin()) {
       auto& rl = *launched_["sut"]->ready_line;
       values_["sut.port"] = std::to_string(rl.value("port", 0));
     }
+    if (ok && s_.sut.events.kind == scenario::EventSource::Kind::kFile)
+      ok = start_event_file(events_skip, events_skip_path);
   }
 
   // Scenario t=0: everything is up.
@@ -688,6 +767,7 @@ expect::ScenarioResult ScenarioRun::run() {
   }
   stop_polling = true;
   if (poller.joinable()) poller.join();
+  stop_event_file(stopped_at);
   double end_ms = to_ms(stopped_at - origin_);
   for (auto& [label, af] : active) {
     harness_event({{"type", "fault.end"}, {"label", label}, {"target", af.target}, {"at_scenario_end", true}});
@@ -723,6 +803,9 @@ expect::ScenarioResult ScenarioRun::run() {
     if (steady) result_.expectations.push_back(*steady);
     auto results = expect::evaluate(s_, tl);
     for (auto& r : results) {
+      if (!r.passed && !events_file_missing_.empty())
+        r.explanation += "; note: the system under test never created its events file " + events_file_missing_ +
+                         " (system_under_test.events.path), so none of its events were seen";
       if (!r.passed && result_.verdict == Verdict::kPassed) result_.verdict = Verdict::kFailed;
       result_.expectations.push_back(std::move(r));
     }

@@ -12,6 +12,9 @@ std::string Anchor::text() const {
     case Kind::kEnd: base = "end"; break;
     case Kind::kFaultStart: base = label; break;
     case Kind::kFaultEnd: base = label + ".end"; break;
+    case Kind::kEvent:
+      base = "first " + event_type + " event" + (where.empty() ? "" : " with " + nlohmann::json(where).dump());
+      break;
   }
   if (offset_ms > 0) base += "+" + std::to_string(offset_ms) + "ms";
   if (offset_ms < 0) base += std::to_string(offset_ms) + "ms";
@@ -52,10 +55,16 @@ std::string Scenario::dependency_role(const Service& s) const {
   return "";
 }
 
+std::string Window::text() const {
+  if (!phase.empty()) return "in phase \"" + phase + "\" (" + from.text() + " .. " + to.text() + ")";
+  return "between " + from.text() + " and " + to.text();
+}
+
 std::string Condition::text() const {
   switch (kind) {
     case Kind::kBreakerState: return "breaker \"" + name + "\" is " + state;
-    case Kind::kHealthStatus: return "health check \"" + name + "\" is " + state;
+    case Kind::kHealthStatus:
+      return name.empty() ? "overall health is " + state : "health check \"" + name + "\" is " + state;
     case Kind::kSystemState: return "system state is " + state;
   }
   return state;

@@ -36,13 +36,19 @@ inline constexpr uint64_t kDefaultSeed = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Anchors: points on the scenario time axis. Resolved against a Timeline by the expectation engine
-// ("<label>" = the fault.start event of that label, "<label>.end" = its fault.end event).
+// ("<label>" = the fault.start event of that label, "<label>.end" = its fault.end event, an event
+// anchor = the first event of that type whose fields match `where`).
 struct Anchor {
-  enum class Kind { kStart, kEnd, kFaultStart, kFaultEnd };
+  enum class Kind { kStart, kEnd, kFaultStart, kFaultEnd, kEvent };
   Kind kind = Kind::kStart;
   std::string label;      // fault label for kFaultStart / kFaultEnd
   int64_t offset_ms = 0;  // added to the base time; may be negative
-  std::string text() const;  // "start", "db-down.end", "db-down.end+1000ms"
+  std::string event_type;                       // kEvent: e.g. "heal.attempt"
+  std::map<std::string, nlohmann::json> where;  // kEvent: field matches, as in expectations' "where"
+  Anchor() = default;
+  Anchor(Kind k, std::string fault_label = "", int64_t offset = 0)  // NOLINT: {kind, label, offset} reads well
+      : kind(k), label(std::move(fault_label)), offset_ms(offset) {}
+  std::string text() const;  // "start", "db-down.end", "db-down.end+1000ms", "first heal.attempt {...}"
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +182,8 @@ struct Bound {
 struct Window {
   Anchor from;  // default "start"
   Anchor to;    // default "end"
+  std::string phase;  // set when written as "phase": the name; from/to are then that phase's anchors
+  std::string text() const;  // "between start and end" / "in phase \"outage\" (db-down .. db-down.end)"
 };
 
 struct TransitionStep {
@@ -202,10 +210,16 @@ struct HealExpect {
   std::string outcome;          // "", "success" (last attempt in window succeeded) or "failure"
 };
 
+// Where the expectation engine observes a condition (docs/SCENARIOS.md, "recovery"): the SUT's event
+// stream when the timeline has events of that kind, else the harness's health polls (health.poll):
+//   kBreakerState  breaker.state "to"        else poll components.<name>.breaker_state
+//   kHealthStatus  health.check "status"     else poll components.<name>.status; with no name (the
+//                                            overall health) poll overall_status only
+//   kSystemState   health.state "state"      else poll system_state
 struct Condition {
   enum class Kind { kBreakerState, kHealthStatus, kSystemState };
   Kind kind = Kind::kBreakerState;
-  std::string name;   // breaker name / health check name; empty for kSystemState
+  std::string name;   // breaker / health check name; empty for kSystemState and for overall health
   std::string state;  // CLOSED... / HEALTHY... / RUNNING...
   std::string text() const;
 };

@@ -828,11 +828,15 @@ class ScenarioReader {
     if (v.is_object()) {
       Obj o(v_, v, p);
       std::optional<Anchor> base;
+      const json* ev = o.get("after_event");
       if (const json* a = o.get("after")) {
-        if (a->is_string()) base = anchor_string(a->get<std::string>(), p.key("after"));
+        if (ev) v_.error(p.key("after_event"), "expected either \"after\" or \"after_event\", not both", true);
+        else if (a->is_string()) base = anchor_string(a->get<std::string>(), p.key("after"));
         else v_.type_error(p.key("after"), *a, "an anchor string (\"start\", \"end\", \"<label>\" or \"<label>.end\")");
+      } else if (ev) {
+        base = event_anchor(*ev, p.key("after_event"));
       } else {
-        v_.missing(o, "after", "an anchor string");
+        v_.missing(o, "after", "an anchor string, or \"after_event\": {\"type\": ..., \"where\": {...}}");
       }
       auto off = v_.integer(o, "offset_ms", false, -kMaxDurationMs, kMaxDurationMs, "integer milliseconds");
       o.finish();
@@ -841,10 +845,27 @@ class ScenarioReader {
       return base;
     }
     if (!v.is_string()) {
-      v_.type_error(p, v, "an anchor: \"start\", \"end\", \"<label>\", \"<label>.end\" or {\"after\": <anchor>, \"offset_ms\": n}");
+      v_.type_error(p, v, "an anchor: \"start\", \"end\", \"<label>\", \"<label>.end\", {\"after\": <anchor>, \"offset_ms\": n} or {\"after_event\": {\"type\", \"where\"}, \"offset_ms\": n}");
       return std::nullopt;
     }
     return anchor_string(v.get<std::string>(), p);
+  }
+
+  // {"type": t, "where": {...}}: the first event of type t whose fields match (same "where" as the
+  // never / events expectations).
+  std::optional<Anchor> event_anchor(const json& j, const Path& p) {
+    if (!j.is_object()) {
+      v_.type_error(p, j, "an object {\"type\": event type, \"where\": {field: value}}");
+      return std::nullopt;
+    }
+    Obj o(v_, j, p);
+    size_t before = err_count();
+    Anchor a{Anchor::Kind::kEvent};
+    a.event_type = v_.str(o, "type", true, "an event type such as \"heal.attempt\"").value_or("");
+    a.where = where_map(o);
+    o.finish();
+    if (err_count() != before) return std::nullopt;
+    return a;
   }
 
   std::optional<Anchor> anchor_string(const std::string& s, const Path& p) {
@@ -887,7 +908,7 @@ class ScenarioReader {
   }
 
   std::optional<Anchor> anchor_field(Obj& o, const std::string& key, bool required, std::optional<Anchor> dflt = std::nullopt) {
-    const json* v = v_.field(o, key, required, "an anchor (\"start\", \"end\", \"<label>\", \"<label>.end\" or {\"after\", \"offset_ms\"})");
+    const json* v = v_.field(o, key, required, "an anchor (\"start\", \"end\", \"<label>\", \"<label>.end\", {\"after\", \"offset_ms\"} or {\"after_event\", \"offset_ms\"})");
     if (!v) return dflt;
     return anchor_value(*v, o.at(key));
   }
@@ -966,11 +987,47 @@ class ScenarioReader {
     return b;
   }
 
+  // "from"/"to" anchors (default start/end), or "phase": a declared phase or "all", whose anchors
+  // the window then takes.
   Window window(Obj& o) {
     Window w;
-    w.from = anchor_field(o, "from", false, Anchor{Anchor::Kind::kStart, "", 0}).value_or(Anchor{});
-    w.to = anchor_field(o, "to", false, Anchor{Anchor::Kind::kEnd, "", 0}).value_or(Anchor{Anchor::Kind::kEnd, "", 0});
+    if (auto ph = v_.str(o, "phase", false, "a phase name")) {
+      if (o.has("from") || o.has("to")) {
+        o.get("from");
+        o.get("to");
+        v_.error(o.at("phase"), "expected either \"phase\" or \"from\"/\"to\", not both", true);
+      } else if (const Phase* p = s_.find_phase(*ph)) {
+        w.from = p->from;
+        w.to = p->to;
+      } else if (*ph == "all") {
+        w.from = Anchor{Anchor::Kind::kStart};
+        w.to = Anchor{Anchor::Kind::kEnd};
+      } else if (!declared_phases_.count(*ph)) {  // declared but invalid: already reported
+        v_.error(o.at("phase"), unknown_phase_message(*ph));
+      }
+      w.phase = *ph;
+      return w;
+    }
+    w.from = anchor_field(o, "from", false, Anchor{Anchor::Kind::kStart}).value_or(Anchor{});
+    w.to = anchor_field(o, "to", false, Anchor{Anchor::Kind::kEnd}).value_or(Anchor{Anchor::Kind::kEnd});
     return w;
+  }
+
+  std::string unknown_phase_message(const std::string& name) const {
+    std::vector<std::string> known = {"all"};
+    for (const auto& p : s_.phases) known.push_back(p.name);
+    std::string msg = "unknown phase " + qt(name) + "; expected one of " + join(known);
+    std::string near = closest(name, known);
+    if (!near.empty()) msg += " (did you mean " + qt(near) + "?)";
+    return msg;
+  }
+
+  // With "events": {"source": "none"} the SUT reports nothing itself: an expectation that can only be
+  // judged on its own events would fail at run time for a reason the file already shows, so reject it.
+  void needs_sut_events(const Path& p, const std::string& what) {
+    if (s_.sut.events.kind != EventSource::Kind::kNone) return;
+    v_.error(p, "needs " + what + " from the system under test's event stream, but system_under_test.events.source is \"none\"" +
+                    " (use \"stdout\" or \"file\", or judge it through health polling where that is possible)");
   }
 
   std::map<std::string, json> where_map(Obj& o) {
@@ -980,6 +1037,11 @@ class ScenarioReader {
     if (!v->is_object()) { v_.type_error(o.at("where"), *v, "an object of field -> value, {\"min\", \"max\"} or {\"in\": [...]}"); return out; }
     for (auto it = v->begin(); it != v->end(); ++it) {
       Path fp = o.at("where").key(it.key());
+      const std::string& k = it.key();
+      if (k.empty() || k.front() == '.' || k.back() == '.' || k.find("..") != std::string::npos) {
+        v_.error(fp, "expected a field name or a dotted path to a nested field such as \"components.rpc.breaker_state\", got " + qt(k), true);
+        continue;
+      }
       if (it->is_array()) { v_.type_error(fp, *it, "a string, number, boolean, null, {\"min\", \"max\"} or {\"in\": [...]}"); continue; }
       if (it->is_object() && !valid_where_match(*it, fp)) continue;
       out[it.key()] = *it;
@@ -1069,6 +1131,7 @@ class ScenarioReader {
     size_t before = err_count();
     BreakerTransitionsExpect t;
     t.breaker = v_.str(o, "breaker", true, "the breaker name (as in its breaker.state events)").value_or("");
+    needs_sut_events(o.at("transitions"), "breaker.state events");
     const json* steps = o.get("transitions");
     Path sp = o.at("transitions");
     if (!steps->is_array() || steps->empty()) {
@@ -1109,6 +1172,7 @@ class ScenarioReader {
     size_t before = err_count();
     HealExpect h;
     h.check = v_.str(b, "check", true, "the health check name").value_or("");
+    needs_sut_events(b.path(), "heal.attempt events");
     h.after = anchor_field(b, "after", false, Anchor{}).value_or(Anchor{});
     h.within_ms = v_.duration(b, "within_ms", true).value_or(0);
     h.min = v_.integer(b, "min", false, 0, 1000000);
@@ -1139,13 +1203,21 @@ class ScenarioReader {
         r.until.kind = Condition::Kind::kBreakerState;
         r.until.name = v_.str(uo, "breaker", true).value_or("");
         r.until.state = v_.choice(uo, "state", false, kBreakerStates, true).value_or("CLOSED");
+        if (!s_.sut.health) needs_sut_events(b.at("until"), "breaker.state events");
       } else if (u->contains("health")) {
         r.until.kind = Condition::Kind::kHealthStatus;
         r.until.state = v_.choice(uo, "health", true, kHealthStatuses, true).value_or("");
-        r.until.name = v_.str(uo, "check", true, "the health check name").value_or("");
+        // Without "check": the overall health, which only the harness's health polls report.
+        r.until.name = v_.str(uo, "check", false, "the health check name").value_or("");
+        if (!uo.has("check") && !s_.sut.health)
+          v_.error(b.at("until"), "{\"health\": status} without \"check\" is the overall health (health.poll overall_status), "
+                                  "which needs \"system_under_test\": {\"health\": {\"url\": ...}} polling; add it, or name a \"check\"");
+        else if (!s_.sut.health)
+          needs_sut_events(b.at("until"), "health.check events");
       } else {
         r.until.kind = Condition::Kind::kSystemState;
         r.until.state = v_.choice(uo, "system_state", true, kSystemStates, true).value_or("");
+        if (!s_.sut.health) needs_sut_events(b.at("until"), "health.state events");
       }
       uo.finish();
     }
@@ -1161,14 +1233,7 @@ class ScenarioReader {
     size_t before = err_count();
     RatesExpect r;
     if (auto ph = v_.str(b, "phase", true, "a phase name")) {
-      if (*ph != "all" && !declared_phases_.count(*ph)) {
-        std::vector<std::string> known = {"all"};
-        for (const auto& p : s_.phases) known.push_back(p.name);
-        std::string msg = "unknown phase " + qt(*ph) + "; expected one of " + join(known);
-        std::string near = closest(*ph, known);
-        if (!near.empty()) msg += " (did you mean " + qt(near) + "?)";
-        v_.error(b.at("phase"), msg);
-      }
+      if (*ph != "all" && !declared_phases_.count(*ph)) v_.error(b.at("phase"), unknown_phase_message(*ph));
       r.phase = *ph;
     }
     r.success_rate = bound(b, "success_rate", 1);
@@ -1200,6 +1265,7 @@ class ScenarioReader {
     } else if (has_breaker) {
       n.breaker = v_.str(b, "breaker", true).value_or("");
       n.state = v_.choice(b, "state", true, kBreakerStates, true).value_or("");
+      needs_sut_events(b.at("breaker"), "breaker.state events");
       n.event_type = "breaker.state";
       n.where["name"] = n.breaker;
       n.where["to"] = n.state;
@@ -1212,8 +1278,8 @@ class ScenarioReader {
     n.tolerance_ms = tolerance(&b, o, b.path(), true).value_or(0);
     x.kind = "never";
     if (x.description.empty())
-      x.description = has_breaker ? "breaker \"" + n.breaker + "\" never enters " + n.state + " between " + n.window.from.text() + " and " + n.window.to.text()
-                                  : "no \"" + n.event_type + "\" event between " + n.window.from.text() + " and " + n.window.to.text();
+      x.description = has_breaker ? "breaker \"" + n.breaker + "\" never enters " + n.state + " " + n.window.text()
+                                  : "no \"" + n.event_type + "\" event " + n.window.text();
     x.body = std::move(n);
     return err_count() == before;
   }
@@ -1222,6 +1288,7 @@ class ScenarioReader {
     size_t before = err_count();
     MaxTransitionsExpect m;
     m.breaker = v_.str(b, "breaker", true, "the breaker name").value_or("");
+    needs_sut_events(b.at("breaker"), "breaker.state events");
     m.max = v_.integer(b, "max", true, 0, 1000000).value_or(0);
     m.window = window(b);
     m.tolerance_ms = tolerance(&b, o, b.path(), true).value_or(0);
@@ -1254,7 +1321,8 @@ class ScenarioReader {
     size_t before = err_count();
     SystemStateExpect s;
     s.state = v_.choice(b, "state", true, kSystemStates, true).value_or("");
-    s.at = anchor_field(b, "at", false, Anchor{Anchor::Kind::kEnd, "", 0}).value_or(Anchor{Anchor::Kind::kEnd, "", 0});
+    if (!s_.sut.health) needs_sut_events(b.path(), "health.state events");
+    s.at = anchor_field(b, "at", false, Anchor{Anchor::Kind::kEnd}).value_or(Anchor{Anchor::Kind::kEnd});
     s.tolerance_ms = tolerance(&b, o, b.path(), true).value_or(0);
     x.kind = "system_state";
     if (x.description.empty()) x.description = "system state is " + s.state + " at " + s.at.text();

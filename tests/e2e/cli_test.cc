@@ -305,7 +305,7 @@ TEST_F(CliTest, StoppedSystemUnderTestHitsTheScenarioTimeoutAndEverythingIsKille
     if (read_file(it->path() / "cmdline").find(marker_) != std::string::npos) ::kill(std::stoi(pid), SIGSTOP);
   }
   ASSERT_TRUE(eventually([&] { return !h->running(); }, 10s)) << "the harness must not hang on a frozen SUT";
-  EXPECT_EQ(h->poll()->exit_code, 4);
+  EXPECT_EQ(h->poll()->exit_code, 1) << "a timed-out scenario is a failed scenario for the exit code";
   EXPECT_EQ(count_marked(marker_), 0);
   auto s = report()["scenarios"][0];
   EXPECT_EQ(s["verdict"], "timed_out");
@@ -372,6 +372,65 @@ TEST_F(CliTest, DiskFullWhileWritingReportsKeepsThePreviousReportAndExitsThree) 
   EXPECT_EQ(read_file(dir_ / "reports" / "latest.json"), before) << "the previous report must stay intact";
   for (auto& e : fs::directory_iterator(dir_ / "reports"))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
+}  // namespace
+
+namespace {
+
+const std::string kEventsFileSut = std::string(CHAOS_BIN_DIR) + "/events_file_sut";
+
+// A command SUT that reports through an events file; `actions` follow its ready line.
+std::string events_file_scenario(const std::string& name, const std::string& events_path, const std::string& actions,
+                                 const std::string& expect) {
+  return R"({
+    "name": ")" + name + R"(",
+    "timeout_ms": 15000,
+    "tolerance_ms": 100,
+    "services": {},
+    "system_under_test": {"command": [")" + kEventsFileSut + R"(", "file", ")" + events_path + R"(", "ready", )" +
+         actions + R"(, "wait-forever"], "ready": {"line": true},
+      "events": {"source": "file", "path": ")" + events_path + R"("}},
+    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 5, "concurrency": 1, "duration_ms": 1500},
+    "expect": )" + expect + "}";
+}
+
+TEST_F(CliTest, EventsFromAFileThatAppearsMidScenarioAreJudgedLikeStdoutEvents) {
+  // The file does not exist when the scenario starts; a line arrives in two writes; a last line has no
+  // newline (only the final drain can read it); a JSON line on stdout must not count as an event.
+  const std::string events = (dir_ / "sut-events.jsonl").string();
+  auto f = write_scenario("file-events.json", events_file_scenario("events-from-file", events,
+      R"("sleep", "300", "breaker", "db", "CLOSED", "OPEN", "sleep", "200",
+         "partial", "{\"type\":\"split.line\",", "sleep", "100", "append", "\"name\":\"db\"}",
+         "breaker", "db", "OPEN", "CLOSED", "stdout", "{\"type\":\"stdout.only\"}",
+         "partial", "{\"type\":\"unterminated.tail\"}")",
+      R"([{"breaker": "db", "transitions": [{"to": "OPEN", "after": "start", "not_before_ms": 250, "within_ms": 1200},
+                                           {"to": "CLOSED"}]},
+          {"events": {"type": "split.line", "where": {"name": "db"}, "min": 1, "max": 1}},
+          {"events": {"type": "unterminated.tail", "min": 1}},
+          {"events": {"type": "stdout.only", "max": 0}},
+          {"events": {"type": "events.file", "where": {"found": true}, "min": 1}}])"));
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 0) << output_;
+  auto s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "passed") << s.dump(2);
+  int sut_breaker_events = 0;
+  for (const auto& e : s["timeline"]["events"])
+    if (e.value("type", "") == "breaker.state") {
+      EXPECT_EQ(e.value("source", ""), "sut") << e.dump();
+      ++sut_breaker_events;
+    }
+  EXPECT_EQ(sut_breaker_events, 2) << s["timeline"].dump(2);
+}
+
+TEST_F(CliTest, EventsFileThatNeverAppearsFailsTheExpectationsAndSaysSo) {
+  const std::string events = (dir_ / "never-written.jsonl").string();
+  auto f = write_scenario("no-file.json", events_file_scenario("events-file-missing", events, R"("sleep", "1")",
+      R"([{"breaker": "db", "transitions": [{"to": "OPEN"}]}])"));
+  EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 1) << output_;
+  auto s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "failed");
+  auto why = s["expectations"][0]["explanation"].get<std::string>();
+  EXPECT_NE(why.find("never created its events file " + events), std::string::npos) << why;
 }
 
 }  // namespace

@@ -15,10 +15,12 @@ namespace {
 
 // A valid scenario around the given expectations; tolerance 100 ms unless an element overrides it.
 // Faults: "db-down" at 1000 ms for 2000 ms on db; "cache-slow" at 500 ms, cleared by "cache-ok".
-scenario::Scenario make(const std::string& expect_json, const std::string& extra = "") {
+// `sut` replaces the system under test (e.g. to add health polling).
+scenario::Scenario make(const std::string& expect_json, const std::string& extra = "",
+                        const std::string& sut = R"({"builtin": "gateway"})") {
   std::string text = R"({"name": "t", "timeout_ms": 20000, "tolerance_ms": 100, )" + extra + R"(
     "services": {"db": {"mock": "mock-db"}, "cache": {"mock": "mock-cache"}},
-    "system_under_test": {"builtin": "gateway"},
+    "system_under_test": )" + sut + R"(,
     "workload": {"rate_rps": 10, "duration_ms": 10000},
     "phases": [{"name": "outage", "from": "db-down", "to": "db-down.end"},
                {"name": "late", "from": {"after": "db-down.end", "offset_ms": 1000}, "to": "end"}],
@@ -55,8 +57,9 @@ struct TL {
   }
 };
 
-ExpectationResult one(const std::string& expect_json, const Timeline& tl, const std::string& extra = "") {
-  auto s = make(expect_json, extra);
+ExpectationResult one(const std::string& expect_json, const Timeline& tl, const std::string& extra = "",
+                      const std::string& sut = R"({"builtin": "gateway"})") {
+  auto s = make(expect_json, extra, sut);
   auto rs = expect::evaluate(s, tl);
   EXPECT_EQ(rs.size(), 1u);
   return rs.empty() ? ExpectationResult{} : rs[0];
@@ -454,3 +457,143 @@ TEST(Evaluate, ReturnsOneResultPerExpectationInOrderWithIds) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ health observed by polling
+namespace {
+
+const char* kPolledSut = R"({"builtin": "gateway", "health": {"url": "http://127.0.0.1:${sut.port}/health", "interval_ms": 100}})";
+
+// One harness health poll, shaped like the gateway's GET /health: overall status, system state and
+// the db component with its check status and breaker state.
+TL& poll(TL& t, double at, const std::string& overall, const std::string& system, const std::string& db_status,
+         const std::string& db_breaker) {
+  json ev = {{"http_status", 200}, {"overall_status", overall}, {"system_state", system},
+             {"components", {{"db", {{"status", db_status}, {"breaker_state", db_breaker},
+                                      {"breaker", {{"failure_rate", db_breaker == "OPEN" ? 100.0 : 0.0}}}}}}}};
+  ev["type"] = "health.poll";
+  t.tl.add({at, "harness", "health.poll", ev});
+  return t;
+}
+
+// db-down 1000..3000; polls every 200 ms; the polled /health recovers at 3400 ms.
+TL polled_outage() {
+  TL t;
+  t.fault(1000, 3000, "db-down");
+  for (double at = 0; at < 5000; at += 200) {
+    bool down = at >= 1200 && at < 3400;
+    poll(t, at, down ? "DEGRADED" : "HEALTHY", down ? "DEGRADED" : "RUNNING", down ? "UNHEALTHY" : "HEALTHY",
+         down ? "OPEN" : "CLOSED");
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST(HealthPolling, RecoveryOfTheOverallHealthIsJudgedOnPolledOverallStatus) {
+  const char* until = R"({"recovery": {"after": "db-down.end", "until": {"health": "HEALTHY"}, "max_ms": %d}})";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, until, 400);
+  auto r = one(buf, polled_outage().tl, "", kPolledSut);
+  EXPECT_TRUE(r.passed) << r.explanation;
+  EXPECT_TRUE(contains(r.observed, "recovered after 400.0 ms")) << r.observed;
+  EXPECT_TRUE(contains(r.observed, "health.poll overall_status")) << r.observed;
+  std::snprintf(buf, sizeof buf, until, 200);  // 400 > 200 + 100 tolerance
+  r = one(buf, polled_outage().tl, "", kPolledSut);
+  EXPECT_FALSE(r.passed);
+  EXPECT_TRUE(contains(r.explanation, "recovery took 400.0 ms")) << r.explanation;
+}
+
+TEST(HealthPolling, CheckAndBreakerRecoveryUsePolledComponentsWhenTheStreamHasNoEvents) {
+  TL t = polled_outage();
+  auto check = one(R"({"recovery": {"after": "db-down.end", "until": {"health": "HEALTHY", "check": "db"}, "max_ms": 400}})", t.tl, "", kPolledSut);
+  EXPECT_TRUE(check.passed) << check.explanation;
+  EXPECT_TRUE(contains(check.observed, "health.poll components.db.status")) << check.observed;
+  auto breaker = one(R"({"recovery": {"after": "db-down.end", "until": {"breaker": "db", "state": "CLOSED"}, "max_ms": 200}})", t.tl, "", kPolledSut);
+  EXPECT_FALSE(breaker.passed) << "polls show the breaker OPEN until 3400 ms, 400 ms > 200 + 100 tolerance";
+  EXPECT_TRUE(contains(breaker.observed, "components.db.breaker_state")) << breaker.observed;
+}
+
+TEST(HealthPolling, StreamEventsTakePrecedenceOverPollsForTheSameCondition) {
+  TL t = polled_outage();  // polls: HEALTHY again at 3400
+  t.ev(2000, "health.check", {{"check", "db"}, {"status", "UNHEALTHY"}});
+  t.ev(4500, "health.check", {{"check", "db"}, {"status", "HEALTHY"}});  // the stream: only at 4500
+  auto r = one(R"({"recovery": {"after": "db-down.end", "until": {"health": "HEALTHY", "check": "db"}, "max_ms": 1500}})", t.tl, "", kPolledSut);
+  EXPECT_TRUE(r.passed) << r.explanation;
+  EXPECT_TRUE(contains(r.observed, "recovered after 1500.0 ms")) << r.observed;
+  EXPECT_TRUE(contains(r.observed, "health.check events")) << r.observed;
+}
+
+TEST(HealthPolling, SystemStateExpectationUsesPolledSystemState) {
+  TL t = polled_outage();
+  EXPECT_TRUE(one(R"({"system_state": {"state": "DEGRADED", "at": {"after": "db-down", "offset_ms": 1000}}})", t.tl, "", kPolledSut).passed);
+  auto r = one(R"({"system_state": {"state": "RUNNING", "at": {"after": "db-down", "offset_ms": 1000}}})", t.tl, "", kPolledSut);
+  EXPECT_FALSE(r.passed);
+  EXPECT_TRUE(contains(r.observed, "health.poll system_state")) << r.observed;
+}
+
+TEST(HealthPolling, SteadyStateJudgesTheLastPollWhenTheStreamHasNoHealthChecks) {
+  auto s = make(R"({"never": {"breaker": "db", "state": "OPEN"}})", "", kPolledSut);
+  TL healthy = traffic();
+  poll(healthy, 500, "HEALTHY", "RUNNING", "HEALTHY", "CLOSED");
+  auto ok = expect::evaluate_steady_state(s, healthy.tl);
+  EXPECT_TRUE(ok.passed) << ok.explanation;
+  EXPECT_TRUE(contains(ok.observed, "health observed by polling")) << ok.observed;
+  TL degraded = traffic();
+  poll(degraded, 300, "HEALTHY", "RUNNING", "HEALTHY", "CLOSED");
+  poll(degraded, 900, "DEGRADED", "DEGRADED", "UNHEALTHY", "OPEN");
+  auto bad = expect::evaluate_steady_state(s, degraded.tl);
+  EXPECT_FALSE(bad.passed);
+  EXPECT_TRUE(contains(bad.explanation, "overall_status DEGRADED, expected HEALTHY")) << bad.explanation;
+}
+
+TEST(WhereDottedPath, MatchesNestedEventFieldsAndPrefersAnExactTopLevelName) {
+  TL t = polled_outage();
+  auto open = one(R"({"events": {"type": "health.poll", "where": {"components.db.breaker_state": "OPEN"}, "min": 10, "phase": "outage"}})", t.tl, "", kPolledSut);
+  EXPECT_TRUE(open.passed) << open.explanation << " / " << open.observed;
+  auto rate = one(R"({"events": {"type": "health.poll", "where": {"components.db.breaker.failure_rate": {"min": 50}}, "max": 0}})", t.tl, "", kPolledSut);
+  EXPECT_FALSE(rate.passed) << "nested numbers match ranges too";
+  auto missing = one(R"({"events": {"type": "health.poll", "where": {"components.rpc.breaker_state": "OPEN"}, "min": 1}})", t.tl, "", kPolledSut);
+  EXPECT_FALSE(missing.passed) << "an absent nested field never matches";
+  TL literal;
+  literal.ev(100, "custom", {{"a.b", "top"}, {"a", {{"b", "nested"}}}});
+  EXPECT_TRUE(one(R"({"events": {"type": "custom", "where": {"a.b": "top"}, "min": 1}})", literal.tl).passed);
+  EXPECT_FALSE(one(R"({"events": {"type": "custom", "where": {"a.b": "nested"}, "min": 1}})", literal.tl).passed);
+}
+
+TEST(PhaseWindow, NeverAndMaxTransitionsCanBeScopedToANamedPhase) {
+  // "outage" is db-down .. db-down.end (1000 .. 3000), narrowed by 100 ms of tolerance.
+  auto in_outage = one(R"({"never": {"breaker": "db", "state": "OPEN", "phase": "outage"}})", outage(1300).tl);
+  EXPECT_FALSE(in_outage.passed);
+  EXPECT_TRUE(contains(in_outage.expected, "in phase \"outage\" (db-down .. db-down.end)")) << in_outage.expected;
+  EXPECT_DOUBLE_EQ(in_outage.window_from_ms, 1100);
+  EXPECT_DOUBLE_EQ(in_outage.window_to_ms, 2900);
+  EXPECT_TRUE(one(R"({"never": {"breaker": "db", "state": "OPEN", "phase": "late"}})", outage(1300).tl).passed);
+  auto flapping = one(R"({"max_transitions": {"breaker": "db", "max": 1, "phase": "outage"}})", outage(1300, 2400, 3500).tl);
+  EXPECT_FALSE(flapping.passed) << "OPEN and HALF_OPEN are both inside the outage";
+  EXPECT_TRUE(one(R"({"max_transitions": {"breaker": "db", "max": 0, "phase": "late"}})", outage().tl).passed);
+}
+
+TEST(EventAnchor, ResolvesToTheFirstMatchingEventPlusOffset) {
+  TL t = outage();
+  t.ev(2000, "heal.attempt", {{"check", "db"}, {"outcome", "failure"}});
+  t.ev(2600, "heal.attempt", {{"check", "db"}, {"outcome", "success"}});
+  scenario::Anchor a{scenario::Anchor::Kind::kEvent};
+  a.event_type = "heal.attempt";
+  a.where = {{"outcome", "success"}};
+  a.offset_ms = 100;
+  auto r = expect::resolve_anchor(a, t.tl);
+  ASSERT_TRUE(r.t_ms.has_value()) << r.error;
+  EXPECT_DOUBLE_EQ(*r.t_ms, 2700);
+  ASSERT_TRUE(r.event.has_value());
+  EXPECT_EQ(t.tl.events[*r.event].data["outcome"], "success");
+  a.where = {{"outcome", "timeout"}};
+  EXPECT_FALSE(expect::resolve_anchor(a, t.tl).t_ms.has_value());
+  // As a window anchor: the breaker must close within 1000 ms of the successful heal.
+  auto closes = one(R"({"breaker": "db", "transitions": [{"to": "CLOSED",
+      "after": {"after_event": {"type": "heal.attempt", "where": {"outcome": "success"}}}, "within_ms": 1000}]})", t.tl);
+  EXPECT_TRUE(closes.passed) << closes.explanation;
+  auto never_healed = one(R"({"never": {"breaker": "db", "state": "OPEN",
+      "from": {"after_event": {"type": "heal.attempt", "where": {"outcome": "timeout"}}}}})", t.tl);
+  EXPECT_FALSE(never_healed.passed);
+  EXPECT_TRUE(contains(never_healed.explanation, "cannot judge: no heal.attempt event")) << never_healed.explanation;
+}

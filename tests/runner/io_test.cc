@@ -3,6 +3,10 @@
 #include "runner/workload.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 using chaos::expect::RequestOutcome;
 
@@ -75,3 +79,78 @@ TEST(HttpClientTest, ConnectionRefusedIsATransportErrorNotACrash) {
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.error.empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// EventFileTailer: the SUT's events file, followed from before it exists to the scenario's end.
+namespace {
+
+class EventFileTailerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("chaos-tailer-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "events.jsonl").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void append(const std::string& text) { std::ofstream(path_, std::ios::app | std::ios::binary) << text; }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+using Lines = std::vector<std::string>;
+
+TEST_F(EventFileTailerTest, FileThatDoesNotExistYetGivesNothingThenItsLinesOnceItAppears) {
+  chaos::runner::EventFileTailer t(path_);
+  EXPECT_TRUE(t.read_new_lines().empty());
+  EXPECT_FALSE(t.seen_file());
+  append("{\"type\":\"a\"}\n{\"type\":\"b\"}\n");
+  EXPECT_EQ(t.read_new_lines(), (Lines{R"({"type":"a"})", R"({"type":"b"})"}));
+  EXPECT_TRUE(t.seen_file());
+  EXPECT_TRUE(t.read_new_lines().empty()) << "lines already returned must not come again";
+}
+
+TEST_F(EventFileTailerTest, PartialLineWaitsForItsNewlineAndTheLastOneIsDrainedAtTheEnd) {
+  chaos::runner::EventFileTailer t(path_);
+  append("{\"type\":");
+  EXPECT_TRUE(t.read_new_lines().empty());
+  append("\"split\"}\r\n{\"type\":\"tail\"}");
+  EXPECT_EQ(t.read_new_lines(), (Lines{R"({"type":"split"})"}));
+  EXPECT_EQ(t.take_partial_line(), R"({"type":"tail"})");
+  EXPECT_EQ(t.take_partial_line(), "");
+}
+
+TEST_F(EventFileTailerTest, BytesLeftByAnEarlierRunAreSkippedButATruncatedFileIsReadFromItsStart) {
+  append("{\"type\":\"stale\"}\n");
+  auto [size, inode] = chaos::runner::EventFileTailer::current_end(path_);
+  ASSERT_GT(size, 0u);
+  chaos::runner::EventFileTailer t(path_, size, inode);
+  append("{\"type\":\"fresh\"}\n");
+  EXPECT_EQ(t.read_new_lines(), (Lines{R"({"type":"fresh"})"}));
+  std::ofstream(path_, std::ios::trunc) << "{\"type\":\"after-truncate\"}\n";
+  EXPECT_EQ(t.read_new_lines(), (Lines{R"({"type":"after-truncate"})"}));
+}
+
+TEST_F(EventFileTailerTest, ReplacedFileIsFollowedFromTheBeginningOfTheNewOne) {
+  chaos::runner::EventFileTailer t(path_);
+  append("{\"type\":\"old\"}\n");
+  EXPECT_EQ(t.read_new_lines().size(), 1u);
+  std::string next = path_ + ".new";
+  std::ofstream(next) << "{\"type\":\"new\"}\n";
+  std::filesystem::rename(next, path_);
+  EXPECT_EQ(t.read_new_lines(), (Lines{R"({"type":"new"})"}));
+}
+
+TEST_F(EventFileTailerTest, OverlongLineIsDroppedAndCountedWithoutLosingTheNextOne) {
+  chaos::runner::EventFileTailer t(path_);
+  append(std::string(chaos::runner::EventFileTailer::kMaxLineBytes + 10, 'x'));
+  EXPECT_TRUE(t.read_new_lines().empty());
+  append("still the same line\n{\"type\":\"next\"}\n");
+  EXPECT_EQ(t.read_new_lines(), (Lines{R"({"type":"next"})"}));
+  EXPECT_EQ(t.dropped_lines(), 1u);
+}
+
+}  // namespace

@@ -580,3 +580,69 @@ TEST(ScenarioParser, SurvivesMutatedInputAndKeepsMessagesValidUtf8) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ScenarioParser, WindowsTakeANamedPhaseButNotAlsoFromOrTo) {
+  Parts p;
+  p.expect = R"([{"never": {"breaker": "rpc", "state": "OPEN", "phase": "outage"}},
+                 {"max_transitions": {"breaker": "db", "max": 2, "phase": "all"}}])";
+  ParseResult r = parse_scenario_text(p.text(), "s.json");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const auto& n = std::get<NeverExpect>(r.scenario->expectations[0].body);
+  EXPECT_EQ(n.window.phase, "outage");
+  EXPECT_EQ(n.window.from.kind, Anchor::Kind::kFaultStart);
+  EXPECT_EQ(n.window.to.kind, Anchor::Kind::kFaultEnd);
+  p.expect = R"([{"never": {"breaker": "rpc", "state": "OPEN", "phase": "outgae"}}])";
+  expect_one_error(p.text(), "\"outgae\"", "expect[0].never.phase", {"unknown phase \"outgae\"", "did you mean \"outage\"?"});
+  p.expect = R"([{"max_transitions": {"breaker": "db", "max": 2, "from": "start", "phase": "outage"}}])";
+  expect_one_error(p.text(), "\"phase\"", "expect[0].max_transitions.phase", {"either \"phase\" or \"from\"/\"to\""});
+}
+
+TEST(ScenarioParser, AnchorsCanBeTheFirstMatchingEvent) {
+  Parts p;
+  p.expect = R"([{"never": {"breaker": "rpc", "state": "OPEN",
+      "from": {"after_event": {"type": "heal.attempt", "where": {"outcome": "success"}}, "offset_ms": 50}}}])";
+  ParseResult r = parse_scenario_text(p.text(), "s.json");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const auto& from = std::get<NeverExpect>(r.scenario->expectations[0].body).window.from;
+  EXPECT_EQ(from.kind, Anchor::Kind::kEvent);
+  EXPECT_EQ(from.event_type, "heal.attempt");
+  EXPECT_EQ(from.where.at("outcome"), "success");
+  EXPECT_EQ(from.offset_ms, 50);
+  p.expect = R"([{"never": {"breaker": "rpc", "state": "OPEN", "from": {"after_event": {"where": {"outcome": "x"}}}}}])";
+  expect_one_error(p.text(), "{\"where\"", "expect[0].never.from.after_event.type", {"missing required field \"type\""});
+  p.expect = R"([{"never": {"breaker": "rpc", "state": "OPEN", "from": {"after": "start", "after_event": {"type": "x"}}}}])";
+  expect_one_error(p.text(), "\"after_event\"", "expect[0].never.from.after_event", {"either \"after\" or \"after_event\""});
+}
+
+TEST(ScenarioParser, WhereKeysMayBeDottedPathsButNotEmptySegments) {
+  Parts p;
+  p.expect = R"([{"events": {"type": "health.poll", "where": {"components.db.breaker_state": "OPEN"}, "min": 1}}])";
+  EXPECT_TRUE(parse_scenario_text(p.text()).ok());
+  p.expect = R"([{"events": {"type": "health.poll", "where": {"components..breaker_state": "OPEN"}, "min": 1}}])";
+  expect_one_error(p.text(), "\"components..breaker_state\"", "expect[0].events.where[\"components..breaker_state\"]",
+                   {"dotted path", "components.rpc.breaker_state"});
+}
+
+TEST(ScenarioParser, EventsSourceNoneRejectsExpectationsThatNeedTheSutsOwnEvents) {
+  Parts p;
+  p.sut = R"({"builtin": "gateway", "events": {"source": "none"}})";
+  p.expect = R"([{"breaker": "db", "transitions": [{"to": "OPEN"}]}])";
+  expect_one_error(p.text(), "[{\"to\"", "expect[0].transitions", {"needs breaker.state events", "source is \"none\""});
+  p.expect = R"([{"events": {"type": "process.exit", "max": 0}}])";
+  EXPECT_TRUE(parse_scenario_text(p.text()).ok()) << "harness events need no SUT stream";
+  // With health polling, health conditions are observable without the stream.
+  p.sut = R"({"builtin": "gateway", "events": {"source": "none"}, "health": {"url": "http://127.0.0.1:${sut.port}/health"}})";
+  p.expect = R"([{"recovery": {"after": "db-down.end", "until": {"health": "HEALTHY"}, "max_ms": 1000}},
+                 {"system_state": {"state": "RUNNING"}}])";
+  EXPECT_TRUE(parse_scenario_text(p.text()).ok());
+}
+
+TEST(ScenarioParser, OverallHealthRecoveryNeedsHealthPolling) {
+  Parts p;
+  p.expect = R"([{"recovery": {"after": "db-down.end", "until": {"health": "HEALTHY"}, "max_ms": 1000}}])";
+  expect_one_error(p.text(), "{\"health\": \"HEALTHY\"}", "expect[0].recovery.until", {"overall health", "\"health\": {\"url\""});
+}
+
+}  // namespace
