@@ -245,7 +245,7 @@ TEST(ScenarioParser, RejectsAFieldThatDoesNotApplyToTheTargetMock) {
 TEST(ScenarioParser, RejectsMutuallyExclusiveFaultFields) {
   Parts p;
   p.faults = R"([{"label": "db-down", "at_ms": 1000, "target": "db", "duration_ms": 1000, "fault": {"type": "partial", "fraction": 0.5, "bytes": 10}}])";
-  expect_one_error(p.text(), "\"bytes\"", "faults[0].fault.bytes", {"at most one of fraction, bytes"});
+  expect_one_error(p.text(), "\"bytes\"", "faults[0].fault.bytes", {"at most one of fraction, count, bytes"});
 }
 
 TEST(ScenarioParser, RejectsAnUnknownServiceInAFaultTarget) {
