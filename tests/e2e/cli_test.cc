@@ -128,8 +128,10 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, PassingScenarioExitsZeroAndWritesAllThreeReports) {
+  // A handful of requests is enough to judge a success rate; more would measure how fast a starved
+  // python http.server answers on a loaded CI machine, not the harness (8 of 32 were seen once).
   auto f = write_scenario("pass.json", http_scenario("serves-ok", R"([{"rates": {"phase": "all",
-      "success_rate": {"min": 0.99}, "min_requests": 10}}])"));
+      "success_rate": {"min": 0.99}, "min_requests": 3}}])"));
   EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 0) << output_;
   auto j = report();
   ASSERT_EQ(j["scenarios"].size(), 1u);
