@@ -17,6 +17,10 @@ std::string ms_text(Duration d) {
   return buf;
 }
 
+// The monitor whose flush() is inside Executor::submit on this thread: a check reporting while it is
+// set to its own monitor ran inline, on the thread that started it.
+thread_local const void* t_submitting_monitor = nullptr;
+
 double credit(HealthStatus s) {
   switch (s) {
     case HealthStatus::kHealthy: return 1.0;
@@ -87,7 +91,49 @@ Duration HealthMonitor::stale_after(const Entry& e) const {
 }
 
 bool HealthMonitor::is_stale(const Entry& e, TimePoint now) const {
-  return e.reported && now - e.last_result > stale_after(e);
+  return e.reported && now - e.last_result > stale_after(e) + pause_credit_locked(e, now);
+}
+
+void HealthMonitor::note_timer_ran_locked(TimePoint due, TimePoint now) {
+  if (now - due <= config_.timer_lateness_tolerance) return;
+  for (auto& [_, e] : entries_) {
+    // Clipped so that overlapping pauses (several timers late for one freeze) count once, and only
+    // the part after the last result counts: the credit is about that result's age.
+    const TimePoint from = std::max({due, e.last_result, e.paused_counted_until});
+    if (now <= from) continue;
+    e.pause_credit += now - from;
+    e.paused_counted_until = now;
+  }
+}
+
+bool HealthMonitor::overdue_since_locked(TimePoint now, TimePoint* since) const {
+  bool any = false;
+  TimePoint earliest = TimePoint::max();
+  auto consider = [&](Scheduler::TaskId id, TimePoint due) {
+    if (id && due < earliest) {
+      earliest = due;
+      any = true;
+    }
+  };
+  consider(sweep_timer_, sweep_due_);
+  for (const auto& [_, e] : entries_) {
+    consider(e.interval_timer, e.interval_due);
+    consider(e.timeout_timer, e.timeout_due);
+  }
+  if (!any || now - earliest <= config_.timer_lateness_tolerance) return false;
+  *since = earliest;
+  return true;
+}
+
+Duration HealthMonitor::pause_credit_locked(const Entry& e, TimePoint now) const {
+  Duration c = e.pause_credit;
+  TimePoint since;
+  if (overdue_since_locked(now, &since)) {
+    // The pause still going on: counted as if the overdue timer ran now (it will, and then records it).
+    const TimePoint from = std::max({since, e.last_result, e.paused_counted_until});
+    if (now > from) c += now - from;
+  }
+  return c;
 }
 
 Duration HealthMonitor::heal_backoff(const Entry& e, uint32_t attempt) const {
@@ -108,6 +154,7 @@ void HealthMonitor::start() {
     if (started_) return;
     started_ = true;
     for (const auto& [n, _] : entries_) names.push_back(n);
+    sweep_due_ = env_.clock->now() + config_.sweep_interval;
     sweep_timer_ = env_.scheduler->schedule_after(config_.sweep_interval,
                                                   anchor_.bind([](HealthMonitor& s) { s.sweep(); }));
   }
@@ -127,32 +174,42 @@ void HealthMonitor::stop() {
   sweep_timer_ = 0;
 }
 
-// Runs the check now and re-arms itself every interval while started.
+// Runs the check now (on the timer thread, not the caller's) and then every interval while started.
 void HealthMonitor::schedule_interval(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(name);
   if (!started_ || it == entries_.end()) return;
+  it->second.interval_due = env_.clock->now();
   it->second.interval_timer = env_.scheduler->schedule_after(
-      Duration::zero(), anchor_.bind([name](HealthMonitor& s) {
-        Duration interval;
-        {
-          std::lock_guard<std::mutex> lock(s.mu_);
-          auto& e = s.entries_.at(name);
-          if (!s.started_) return;
-          interval = e.cfg.interval;
-          e.interval_timer = s.env_.scheduler->schedule_after(
-              interval, s.anchor_.bind([name](HealthMonitor& s2) { s2.schedule_interval(name); }));
-        }
-        s.run_check(name);
-      }));
+      Duration::zero(), anchor_.bind([name](HealthMonitor& s) { s.interval_tick(name); }));
+}
+
+void HealthMonitor::interval_tick(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& e = entries_.at(name);
+    const TimePoint now = env_.clock->now();
+    e.interval_timer = 0;
+    note_timer_ran_locked(e.interval_due, now);
+    if (!started_) return;
+    e.interval_due = now + e.cfg.interval;
+    e.interval_timer = env_.scheduler->schedule_after(
+        e.cfg.interval, anchor_.bind([name](HealthMonitor& s) { s.interval_tick(name); }));
+  }
+  run_check(name);
 }
 
 void HealthMonitor::sweep() {
   Out out;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const TimePoint now = env_.clock->now();
+    sweep_timer_ = 0;
+    // First: a late sweep is itself evidence of a monitor pause that it must not charge to the checks.
+    note_timer_ran_locked(sweep_due_, now);
     if (!started_) return;
     recompute_locked(out);
+    sweep_due_ = now + config_.sweep_interval;
     sweep_timer_ = env_.scheduler->schedule_after(config_.sweep_interval,
                                                   anchor_.bind([](HealthMonitor& s) { s.sweep(); }));
   }
@@ -181,12 +238,12 @@ void HealthMonitor::run_check(const std::string& name) {
     e.in_flight = true;
     const uint64_t id = ++e.run_id;
     e.started = env_.clock->now();
+    e.timeout_extension = Duration::zero();
     const Duration timeout = e.cfg.timeout;
     if (env_.scheduler && timeout > Duration::zero()) {
+      e.timeout_due = e.started + timeout;
       e.timeout_timer = env_.scheduler->schedule_after(
-          timeout, anchor_.bind([name, id, timeout](HealthMonitor& s) {
-            s.finish(name, id, CheckResult::unhealthy("timed out after " + ms_text(timeout)));
-          }));
+          timeout, anchor_.bind([name, id](HealthMonitor& s) { s.timeout_fired(name, id); }));
     }
     out.work.push_back([h = anchor_.handle(), fn = e.cfg.check, name, id]() {
       CheckResult r;
@@ -197,13 +254,48 @@ void HealthMonitor::run_check(const std::string& name) {
       } catch (...) {
         r = CheckResult::unhealthy("check threw a non-standard exception");
       }
-      h.run([&](HealthMonitor& s) { s.finish(name, id, std::move(r)); });
+      h.run([&](HealthMonitor& s) {
+        s.finish(name, id, std::move(r),
+                 t_submitting_monitor == &s ? Reporter::kInline : Reporter::kWorker);
+      });
     });
   }
   flush(out);
 }
 
-void HealthMonitor::finish(const std::string& name, uint64_t run_id, CheckResult r) {
+void HealthMonitor::timeout_fired(const std::string& name, uint64_t run_id) {
+  Duration timeout, extension;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return;
+    Entry& e = it->second;
+    if (!e.in_flight || e.run_id != run_id) return;
+    const TimePoint now = env_.clock->now();
+    const Duration late = now - e.timeout_due;
+    e.timeout_timer = 0;
+    note_timer_ran_locked(e.timeout_due, now);
+    timeout = e.cfg.timeout;
+    // Late by more than jitter: the monitor was paused, and the check's answer may be ready but not yet
+    // delivered (its thread was paused too). Wait as long again as the pause, within a budget of one
+    // more timeout per run, so a check that never answers is still timed out.
+    const Duration budget = timeout - e.timeout_extension;
+    if (late > config_.timer_lateness_tolerance && budget > Duration::zero()) {
+      const Duration more = std::min(late, budget);
+      e.timeout_extension += more;
+      e.timeout_due = now + more;
+      e.timeout_timer = env_.scheduler->schedule_after(
+          more, anchor_.bind([name, run_id](HealthMonitor& s) { s.timeout_fired(name, run_id); }));
+      return;
+    }
+    extension = e.timeout_extension;
+  }
+  std::string message = "timed out after " + ms_text(timeout);
+  if (extension > Duration::zero()) message += " (+" + ms_text(extension) + " for monitor pauses)";
+  finish(name, run_id, CheckResult::unhealthy(std::move(message)), Reporter::kTimeoutTimer);
+}
+
+void HealthMonitor::finish(const std::string& name, uint64_t run_id, CheckResult r, Reporter from) {
   Out out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -214,11 +306,25 @@ void HealthMonitor::finish(const std::string& name, uint64_t run_id, CheckResult
     e.in_flight = false;
     const TimePoint now = env_.clock->now();
     const Duration latency = now - e.started;
+    bool late = false;
+    if (e.cfg.timeout > Duration::zero() && from != Reporter::kTimeoutTimer) {
+      if (e.timeout_timer && from == Reporter::kWorker) {
+        // The timer is still pending, so the monitor has not declared a timeout. At or past its due
+        // time, the timer is overdue: beyond the tolerance that is a monitor pause, and the timer,
+        // had it won the race, would have extended the wait (if budget is left): so the answer wins.
+        const Duration overdue = now - e.timeout_due;
+        late = overdue >= Duration::zero() &&
+               (overdue <= config_.timer_lateness_tolerance || e.timeout_extension >= e.cfg.timeout);
+        note_timer_ran_locked(e.timeout_due, now);
+      } else {
+        // No timer (or it fired just now and lost the race to this answer), or the check ran inline
+        // and so itself kept the timer from running: the latency decides.
+        late = latency >= e.cfg.timeout;
+      }
+    }
     if (e.timeout_timer && env_.scheduler) env_.scheduler->cancel(e.timeout_timer);
     e.timeout_timer = 0;
-    // Without a timer (or before it fired) the answer may still have come too late.
-    if (e.cfg.timeout > Duration::zero() && latency >= e.cfg.timeout &&
-        r.message.rfind("timed out", 0) != 0) {
+    if (late) {
       r = CheckResult::unhealthy("timed out: took " + ms_text(latency) + " >= " +
                                  ms_text(e.cfg.timeout));
     }
@@ -227,6 +333,8 @@ void HealthMonitor::finish(const std::string& name, uint64_t run_id, CheckResult
     e.message = std::move(r.message);
     e.latency = latency;
     e.last_result = now;
+    e.pause_credit = Duration::zero();
+    e.paused_counted_until = now;
     e.stale_announced = false;
     if (env_.events) {
       out.events.push_back(Event{"health.check", to_us(now), name,
@@ -383,6 +491,13 @@ void HealthMonitor::heal_done(const std::string& name, uint32_t attempt, HealRes
 
 // ---------------------------------------------------------------- aggregation
 
+std::string HealthMonitor::stale_message(const Entry& e, TimePoint now) const {
+  std::string m = "stale: no result for " + ms_text(now - e.last_result);
+  const Duration paused = pause_credit_locked(e, now);
+  if (paused > Duration::zero()) m += " (" + ms_text(paused) + " of monitor pauses not counted)";
+  return m;
+}
+
 void HealthMonitor::recompute_locked(Out& out) {
   const TimePoint now = env_.clock->now();
   double weighted = 0, total = 0;
@@ -398,8 +513,7 @@ void HealthMonitor::recompute_locked(Out& out) {
                                    EventFields{{"check", name},
                                                {"status", "UNKNOWN"},
                                                {"latency_ms", 0.0},
-                                               {"message", "stale: no result for " +
-                                                               ms_text(now - e.last_result)}}});
+                                               {"message", stale_message(e, now)}}});
     }
     const double w = std::max(0.0, e.cfg.weight);
     weighted += w * credit(st);
@@ -466,7 +580,17 @@ HealthSnapshot HealthMonitor::snapshot() const {
 void HealthMonitor::flush(Out& out) {
   if (env_.events)
     for (auto& ev : out.events) env_.events->publish(std::move(ev));
-  for (auto& w : out.work) executor_.submit(std::move(w));
+  for (auto& w : out.work) {
+    const void* outer = t_submitting_monitor;
+    t_submitting_monitor = this;
+    try {
+      executor_.submit(std::move(w));
+    } catch (...) {
+      t_submitting_monitor = outer;
+      throw;
+    }
+    t_submitting_monitor = outer;
+  }
   for (const auto& n : out.rechecks) run_check(n);
 }
 

@@ -3,6 +3,12 @@
 // returns UNHEALTHY, throws, or does not answer within its timeout counts as UNHEALTHY and (with
 // auto_heal) triggers its heal function. Heal attempts are bounded per unhealthy episode and backed off;
 // each attempt is a `heal.attempt` event with its outcome. See docs/RESILIENCE.md.
+//
+// Time during which the monitor itself could not run (a process frozen by CPU starvation, a stuck
+// timer thread) is not charged to a check: the monitor sees such a pause as the lateness of its own
+// timers (it knows when each was due) and neither judges a result stale nor declares a timeout on the
+// strength of it. Otherwise the verdict after a pause would depend on which thread happens to run
+// first on wake-up: the sweep or the check's answer.
 #pragma once
 
 #include <chrono>
@@ -43,12 +49,15 @@ struct HealthCheckConfig {
   std::function<CheckResult()> check;
   Duration interval = std::chrono::seconds(10);
   // A result taking >= timeout counts as UNHEALTHY ("timed out"). With a scheduler, the monitor stops
-  // waiting at the timeout; the late result is discarded. Zero disables it.
+  // waiting at the timeout; the late result is discarded. Zero disables it. A timeout timer that fires
+  // late (the monitor was paused) gives the check as much more time as it was late, at most one more
+  // `timeout` per run in total, before declaring it (see docs/RESILIENCE.md).
   Duration timeout = std::chrono::seconds(2);
   double weight = 1.0;
   // A critical check that is UNHEALTHY (or stale) makes the system CRITICAL whatever the availability.
   bool critical = false;
-  // A result older than this counts as UNKNOWN (stale). Zero: 3 x interval.
+  // A result older than this counts as UNKNOWN (stale). Zero: 3 x interval. Time during which the
+  // monitor was paused since the result is not counted in its age.
   Duration stale_after = Duration::zero();
   bool auto_heal = false;
   std::function<HealResult()> heal;  // thrown exceptions are failed attempts
@@ -68,6 +77,9 @@ struct HealthMonitorConfig {
   double degraded_threshold = 0.5;
   // How often start() re-evaluates staleness between results.
   Duration sweep_interval = std::chrono::seconds(1);
+  // A monitor timer running more than this after its due time means the monitor was paused (could not
+  // run) from the due time on. Below it, lateness is ordinary timer-thread wake-up jitter.
+  Duration timer_lateness_tolerance = std::chrono::milliseconds(5);
 };
 
 struct CheckSnapshot {
@@ -124,8 +136,15 @@ class HealthMonitor {
     bool in_flight = false;
     uint64_t run_id = 0;
     TimePoint started{};
-    Scheduler::TaskId timeout_timer = 0;
-    Scheduler::TaskId interval_timer = 0;
+    Scheduler::TaskId timeout_timer = 0;  // nonzero while pending
+    TimePoint timeout_due{};
+    Duration timeout_extension = Duration::zero();  // granted to the current run for monitor pauses
+    Scheduler::TaskId interval_timer = 0;  // nonzero while pending
+    TimePoint interval_due{};
+    // Monitor pause time since the last result, not counted in its age: the union of the intervals
+    // [due, ran] of late monitor timers, counted up to `paused_counted_until`.
+    Duration pause_credit = Duration::zero();
+    TimePoint paused_counted_until{};
     uint32_t heal_attempts = 0;
     bool heal_busy = false;  // an attempt is running, scheduled, or being waited for
     uint64_t heal_episode = 0;  // bumped by every HEALTHY result (which ends any healing episode)
@@ -134,7 +153,13 @@ class HealthMonitor {
   };
   struct Out;  // events and follow-up work collected under the lock, done after it
 
-  void finish(const std::string& name, uint64_t run_id, CheckResult r);
+  // Who delivers a result. kInline: the check ran on the thread that started it, inside
+  // Executor::submit, so that thread (possibly the timer thread) was busy with the check itself and
+  // the timeout timer's lateness is no monitor pause.
+  enum class Reporter : uint8_t { kWorker, kInline, kTimeoutTimer };
+  void finish(const std::string& name, uint64_t run_id, CheckResult r, Reporter from);
+  void timeout_fired(const std::string& name, uint64_t run_id);
+  void interval_tick(const std::string& name);
   void heal_done(const std::string& name, uint32_t attempt, HealResult r);
   // Starts the next attempt now, or (no scheduler) after waiting `wait_first` through env_.sleep_for.
   void start_heal(const std::string& name, Out& out, Duration wait_first = Duration::zero());
@@ -146,6 +171,14 @@ class HealthMonitor {
   void flush(Out& out);
   Duration stale_after(const Entry& e) const;
   bool is_stale(const Entry& e, TimePoint now) const;
+  // A monitor timer due at `due` ran at `now`: when that is later than the tolerance, the monitor was
+  // paused over [due, now]; every check gets that time (once, and only after its last result) as credit.
+  void note_timer_ran_locked(TimePoint due, TimePoint now);
+  // The earliest due time of a pending monitor timer that is overdue beyond the tolerance: the monitor
+  // is paused right now, since then (seen by a snapshot or a result arriving before the timer runs).
+  bool overdue_since_locked(TimePoint now, TimePoint* since) const;
+  Duration pause_credit_locked(const Entry& e, TimePoint now) const;
+  std::string stale_message(const Entry& e, TimePoint now) const;
   Duration heal_backoff(const Entry& e, uint32_t attempt) const;
 
   const HealthMonitorConfig config_;
@@ -155,7 +188,8 @@ class HealthMonitor {
   std::map<std::string, Entry> entries_;
   SystemState state_ = SystemState::kRunning;
   bool started_ = false;
-  Scheduler::TaskId sweep_timer_ = 0;
+  Scheduler::TaskId sweep_timer_ = 0;  // nonzero while pending
+  TimePoint sweep_due_{};
   internal::Anchor<HealthMonitor> anchor_{this};
 };
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -398,6 +399,249 @@ TEST(HealthMonitorTest, ChecksRunConcurrently) {
   auto s = mon.snapshot();
   EXPECT_EQ(s.checks[0].message, "met");
   EXPECT_EQ(s.checks[1].message, "met");
+}
+
+// ---------------------------------------------------------------- monitor pauses
+// A frozen process (CPU starvation) wakes up with the sweep, the interval timers, the timeout timers
+// and the checks' answers all runnable at once. These tests freeze the monitor by moving the clock
+// without running the scheduler, then deliver the timers and the answers in each order, and check
+// that the verdict does not depend on the order: the pause is not charged to the checks.
+
+// Holds submitted tasks until the test runs them: a check doing network I/O on a worker thread, whose
+// answer arrives only when the test delivers it.
+class QueueExecutor final : public Executor {
+ public:
+  void submit(std::function<void()> task) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  size_t queued() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tasks_.size();
+  }
+  // Runs queued tasks, including ones they submit, in order. Returns how many ran.
+  size_t run_queued() {
+    size_t ran = 0;
+    for (; ran < 1000; ++ran) {  // bounded: a task loop would be a bug, not a reason to hang
+      std::function<void()> task;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (tasks_.empty()) break;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+    return ran;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+// The demo gateway's timing: checks every 100 ms, timeout 200 ms, stale after 300 ms, sweep every
+// 100 ms; a 450 ms freeze is what was seen under stress-ng on 2 cores.
+struct PausedMonitor : TestEnv {
+  QueueExecutor exec;
+  HealthMonitor mon{config(), env(), exec};
+  static HealthMonitorConfig config() {
+    HealthMonitorConfig c;
+    c.sweep_interval = 100ms;
+    return c;
+  }
+  static HealthCheckConfig fast(std::string name) {
+    HealthCheckConfig c = check(std::move(name), [] { return CheckResult::healthy("ok"); });
+    c.interval = 100ms;
+    c.timeout = 200ms;
+    return c;
+  }
+  // Freezes the process: time passes, no timer and no worker runs.
+  void freeze(Duration d) { clock.advance(d); }
+  size_t events_with_status(const char* status) {
+    size_t n = 0;
+    for (const auto& e : recorder->of_type("health.check")) n += e.fields["status"] == status;
+    return n;
+  }
+};
+
+TEST(HealthMonitorTest, FreezeDoesNotMakeHealthyChecksStaleWhenTheSweepRunsFirst) {
+  PausedMonitor t;
+  for (const char* n : {"cache", "db", "rpc"}) t.mon.add_check(PausedMonitor::fast(n));
+  t.mon.start();
+  t.scheduler.run_due();
+  EXPECT_EQ(t.exec.run_queued(), 3u);
+  t.scheduler.advance(100ms);  // sweep, then the three checks start again; they answer at once
+  EXPECT_EQ(t.exec.run_queued(), 3u);
+  const TimePoint answered = t.clock.now();
+  // The sweep is due at +100 ms, when the results are 100 ms old; the process freezes past it.
+  t.freeze(450ms);
+  // On wake-up the sweep runs first (it was armed first), 350 ms late, while the checks it starts are
+  // still in flight: without the pause credit it sees results 450 ms old (> 300 ms) and the three
+  // checks turn UNKNOWN, the system CRITICAL.
+  EXPECT_EQ(t.scheduler.run_due(), 4u);  // the sweep and the three interval timers
+  EXPECT_EQ(t.exec.queued(), 3u) << "the checks must not have answered before the sweep judged them";
+  auto s = t.mon.snapshot();
+  for (const auto& c : s.checks) {
+    EXPECT_EQ(t.clock.now() - c.last_result, 450ms) << c.name;
+    EXPECT_FALSE(c.stale) << c.name;
+    EXPECT_EQ(c.status, HealthStatus::kHealthy) << c.name;
+  }
+  EXPECT_EQ(s.state, SystemState::kRunning);
+  EXPECT_EQ(t.exec.run_queued(), 3u);  // the answers arrive after the wake-up
+  s = t.mon.snapshot();
+  EXPECT_EQ(s.state, SystemState::kRunning);
+  for (const auto& c : s.checks) EXPECT_GT(c.last_result, answered) << c.name;
+  EXPECT_EQ(t.events_with_status("UNKNOWN"), 0u);
+  EXPECT_EQ(t.events_with_status("UNHEALTHY"), 0u);
+  EXPECT_EQ(t.recorder->count("health.state"), 0u);  // never left RUNNING
+}
+
+// The other order: the checks' answers (started before the freeze) arrive before any monitor timer
+// runs. The first answer must not make the other checks stale, and an answer the monitor could not
+// take in time because it was frozen is no timeout.
+TEST(HealthMonitorTest, FreezeDoesNotMakeChecksStaleOrTimedOutWhenTheAnswersArriveFirst) {
+  PausedMonitor t;
+  for (const char* n : {"cache", "db", "rpc"}) t.mon.add_check(PausedMonitor::fast(n));
+  t.mon.start();
+  t.scheduler.run_due();
+  EXPECT_EQ(t.exec.run_queued(), 3u);
+  t.scheduler.advance(100ms);
+  EXPECT_EQ(t.exec.run_queued(), 3u);
+  t.scheduler.advance(100ms);  // the checks start again (timeout due in 200 ms) and freeze in flight
+  EXPECT_EQ(t.exec.queued(), 3u);
+  t.freeze(450ms);
+  // A snapshot taken on wake-up (a /health request), before any timer or answer: the monitor's timers
+  // are overdue, so the pause still going on is not charged either.
+  for (const auto& c : t.mon.snapshot().checks) EXPECT_FALSE(c.stale) << c.name;
+  // Results 550 ms old, timeout timers 250 ms overdue: each answer is delivered before any timer runs.
+  EXPECT_EQ(t.exec.run_queued(), 3u);
+  for (const auto& c : t.mon.snapshot().checks) {
+    EXPECT_EQ(c.status, HealthStatus::kHealthy) << c.name << ": " << c.message;
+    EXPECT_EQ(c.latency, 450ms) << c.name;
+  }
+  t.scheduler.run_due();  // then the late timers: the sweep, and the next interval runs
+  EXPECT_EQ(t.exec.run_queued(), 3u);
+  EXPECT_EQ(t.mon.snapshot().state, SystemState::kRunning);
+  EXPECT_EQ(t.events_with_status("UNKNOWN"), 0u);
+  EXPECT_EQ(t.events_with_status("UNHEALTHY"), 0u);
+  EXPECT_EQ(t.recorder->count("health.state"), 0u);
+}
+
+// The credit covers the pause and nothing more: a check that stops reporting on a live monitor is
+// judged stale once stale_after of live time has passed since its result.
+TEST(HealthMonitorTest, CheckThatStopsReportingIsStaleAfterStaleAfterOfTimeTheMonitorRan) {
+  PausedMonitor t;
+  auto cfg = PausedMonitor::fast("db");
+  cfg.interval = 1h;  // reports once, then never again
+  cfg.stale_after = 300ms;
+  cfg.critical = true;
+  t.mon.add_check(cfg);
+  t.mon.start();
+  t.scheduler.run_due();
+  EXPECT_EQ(t.exec.run_queued(), 1u);
+  t.scheduler.advance(100ms);  // the monitor runs on time for 100 ms
+  t.freeze(450ms);             // the sweep due at +200 ms runs at +550 ms: 350 ms of pause
+  t.scheduler.run_due();
+  EXPECT_FALSE(t.mon.snapshot().checks[0].stale) << "the pause was charged to the check";
+  // Live time since the result: 200 ms before the freeze, then 100 ms: exactly 300 ms, not yet stale.
+  t.scheduler.advance(100ms);
+  EXPECT_FALSE(t.mon.snapshot().checks[0].stale);
+  t.scheduler.advance(1ms);
+  auto s = t.mon.snapshot();
+  EXPECT_TRUE(s.checks[0].stale) << "the credit outlived the pause";
+  EXPECT_EQ(s.state, SystemState::kCritical);
+  t.scheduler.advance(99ms);  // the next sweep announces it
+  auto unknown = t.recorder->of_type("health.check").back();
+  EXPECT_EQ(unknown.fields["status"], "UNKNOWN");
+  EXPECT_EQ(unknown.fields["message"], "stale: no result for 750 ms (350 ms of monitor pauses not counted)");
+  EXPECT_EQ(t.recorder->of_type("health.state").at(0).fields["state"], "CRITICAL");
+  // A new result ends the credit: the next one is stale after exactly stale_after of monitor time.
+  t.mon.run_check("db");
+  EXPECT_EQ(t.exec.run_queued(), 1u);
+  EXPECT_FALSE(t.mon.snapshot().checks[0].stale);
+  t.scheduler.advance(300ms);
+  EXPECT_FALSE(t.mon.snapshot().checks[0].stale);
+  t.scheduler.advance(1ms);
+  EXPECT_TRUE(t.mon.snapshot().checks[0].stale) << "credit from an older result's pause was kept";
+}
+
+TEST(HealthMonitorTest, TimeoutTimerFiringLateAfterAFreezeLetsTheAnswerWin) {
+  PausedMonitor t;
+  int heals = 0;
+  auto cfg = PausedMonitor::fast("db");
+  cfg.auto_heal = true;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{true, "restarted"};
+  };
+  t.mon.add_check(cfg);
+  t.mon.run_check("db");  // in flight: its answer needs a worker thread, and the process freezes
+  t.freeze(450ms);
+  // The timeout timer runs first, 250 ms late: it waits as long again instead of timing the check out.
+  EXPECT_EQ(t.scheduler.run_due(), 1u);
+  EXPECT_EQ(t.recorder->count("health.check"), 0u) << "declared a timeout the monitor was too frozen to see";
+  EXPECT_EQ(t.exec.run_queued(), 1u);  // the answer, ready since before the wake-up, is delivered
+  auto c = t.mon.snapshot().checks.at(0);
+  EXPECT_EQ(c.status, HealthStatus::kHealthy) << c.message;
+  EXPECT_EQ(c.message, "ok");
+  EXPECT_EQ(heals, 0);
+  EXPECT_EQ(t.scheduler.pending(), 0u);  // the extended timeout timer was cancelled by the answer
+}
+
+// The extension is bounded: never more than the monitor's lateness, and at most one more timeout per
+// run in total, so a check that never answers is still timed out.
+TEST(HealthMonitorTest, HungCheckIsTimedOutOnceTheFreezeExtensionIsUsedUp) {
+  PausedMonitor t;
+  int heals = 0;
+  auto cfg = PausedMonitor::fast("db");
+  cfg.auto_heal = true;
+  cfg.max_heal_attempts = 1;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{false, "no"};
+  };
+  t.mon.add_check(cfg);
+  const TimePoint started = t.clock.now();
+  t.mon.run_check("db");  // never answers until the end of the test
+  t.freeze(300ms);        // timer due at +200 ms runs 100 ms late: extended by 100 ms, to +400 ms
+  t.scheduler.run_due();
+  t.freeze(300ms);  // due at +400 ms, runs at +600 ms: 200 ms late, but only 100 ms of budget is left
+  t.scheduler.run_due();
+  t.scheduler.advance(99ms);
+  EXPECT_EQ(t.recorder->count("health.check"), 0u);
+  t.scheduler.advance(1ms);
+  auto ev = t.recorder->of_type("health.check");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].fields["status"], "UNHEALTHY");
+  EXPECT_EQ(ev[0].fields["message"], "timed out after 200 ms (+200 ms for monitor pauses)");
+  EXPECT_EQ(t.clock.now() - started, 700ms);
+  EXPECT_EQ(t.exec.queued(), 2u);  // the hung check, and the heal attempt its timeout started
+  EXPECT_EQ(t.exec.run_queued(), 2u);  // the hung check finally answers: dropped; the heal runs
+  EXPECT_EQ(heals, 1);
+  EXPECT_EQ(t.recorder->count("health.check"), 1u);
+  EXPECT_EQ(t.mon.snapshot().checks.at(0).status, HealthStatus::kUnhealthy);
+}
+
+// On a monitor that runs on time the timeout is exact: lateness within the tolerance extends nothing,
+// and an answer after the deadline with the budget used up is timed out whichever side runs first.
+TEST(HealthMonitorTest, TimeoutIsExactWithoutAPauseAndAnswerAfterTheBudgetIsTimedOut) {
+  PausedMonitor t;
+  t.mon.add_check(PausedMonitor::fast("db"));
+  t.mon.run_check("db");
+  t.scheduler.advance(200ms);
+  EXPECT_EQ(t.mon.snapshot().checks.at(0).message, "timed out after 200 ms");
+  t.exec.run_queued();  // its answer is dropped
+  EXPECT_EQ(t.recorder->count("health.check"), 1u);
+
+  t.mon.run_check("db");
+  t.freeze(500ms);  // due at +200 ms, runs at +500 ms: extended by min(300, 200) = 200 ms, to +700 ms
+  t.scheduler.run_due();
+  t.freeze(300ms);  // the answer arrives at +800 ms, before the overdue timer, with no budget left
+  EXPECT_EQ(t.exec.run_queued(), 1u);
+  auto c = t.mon.snapshot().checks.at(0);
+  EXPECT_EQ(c.status, HealthStatus::kUnhealthy);
+  EXPECT_EQ(c.message, "timed out: took 800 ms >= 200 ms");
 }
 
 TEST(HealthMonitorTest, RejectsDuplicateAndEmptyChecks) {
