@@ -4,22 +4,18 @@
 //    drift together unnoticed). A missing validator FAILS the test: skipping would let drift through;
 //  - every suite and real scenario is designed to finish in under 10 s (the limit): its
 //    workload and its last fault both end before 10 000 ms.
-#include <fcntl.h>
+#include "subprocess.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -52,54 +48,17 @@ struct Outcome {
   std::string output;  // stdout and stderr
 };
 
-// Runs argv with both streams into a file; gives up (SIGKILL) after `limit`. The child dies with the
-// test (PR_SET_PDEATHSIG) and is always reaped.
+// Runs argv (no shell) under a deadline, through the report tests' bounded subprocess runner.
 Outcome run(const std::vector<std::string>& argv, std::chrono::seconds limit) {
-  const fs::path log = fs::temp_directory_path() / ("chaos-scenario-files-" + std::to_string(::getpid()) + ".log");
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return {-1000, "fork failed"};
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  bool killed = false;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) break;
-    if (!killed && std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);  // the blocking wait below reaps it
-      killed = true;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  auto p = chaos::report::testing::run_process(argv, limit);
   Outcome o;
-  o.output = slurp(log);
-  fs::remove(log);
-  if (killed) o.output += "\n(killed after " + std::to_string(limit.count()) + " s)";
-  if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) o.exit_code = -WTERMSIG(status);
+  o.exit_code = p.exit_code >= 0 ? p.exit_code : -p.signal;
+  o.output = p.out + p.err;
+  if (p.timed_out) o.output += "\n(killed after " + std::to_string(limit.count()) + " s)";
+  if (!p.started) o.output += "\n" + p.describe();
   return o;
 }
 
-// Exit 0: all valid; 1: some file is invalid (each error printed as `file: json/path: message`);
-// 3: python3-jsonschema cannot be imported.
 const char kValidator[] =
     "import json, sys\n"
     "try:\n"
