@@ -85,6 +85,7 @@ class ConnectionPool {
     void release() {
       if (pool_) std::exchange(pool_, nullptr)->give_back(slot_, gen_, std::move(broken_));
     }
+    size_t slot() const { return slot_; }
 
    private:
     ConnectionPool* pool_ = nullptr;
@@ -125,19 +126,32 @@ class ConnectionPool {
     }
   }
 
-  // Runs `probe` on every idle READY connection (marking failures broken); when there is none and
-  // nothing is broken, acquires one (possibly connecting) and probes it. Returns a description of a
-  // healthy pool, or the error that makes it unhealthy.
-  resilience::Result<std::string> check(const Probe& probe, const resilience::Deadline& deadline) {
+  // How many idle connections one health check probes by default. Probing every idle connection in
+  // turn inside one check deadline made the check's time grow with the pool: 17 round trips to a
+  // process-per-connection server (PostgreSQL) whose backends are starved of CPU overran the 200 ms
+  // check timeout with nothing wrong. A few per round, rotating, still reaches every connection
+  // within size / max_probes rounds, and ordinary requests mark the ones they find broken at once.
+  static constexpr size_t kDefaultProbesPerCheck = 2;
+
+  // Runs `probe` on up to `max_probes` idle READY connections, continuing round-robin from where the
+  // previous check stopped (marking failures broken); when there is none and nothing is broken,
+  // acquires one (possibly connecting) and probes it. Returns a description of a healthy pool, or
+  // the error that makes it unhealthy.
+  resilience::Result<std::string> check(const Probe& probe, const resilience::Deadline& deadline,
+                                        size_t max_probes = kDefaultProbesPerCheck) {
+    if (max_probes == 0) max_probes = 1;
     std::vector<Lease> leases;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (size_t i = 0; i < slots_.size(); ++i) {
+      const size_t n = slots_.size();
+      for (size_t k = 0; k < n && leases.size() < max_probes; ++k) {
+        const size_t i = (probe_cursor_ + k) % n;
         if (!slots_[i].busy && slots_[i].state == State::kReady) {
           slots_[i].busy = true;
           leases.emplace_back(this, i, generation_);
         }
       }
+      if (!leases.empty()) probe_cursor_ = (leases.back().slot() + 1) % n;
     }
     if (leases.empty()) {
       auto l = acquire(deadline);
@@ -273,6 +287,7 @@ class ConnectionPool {
   const std::string name_;
   const Factory factory_;
   const BreakPolicy probe_breaks_;
+  size_t probe_cursor_ = 0;  // guarded by mu_: the slot the next check starts probing from
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Slot> slots_;

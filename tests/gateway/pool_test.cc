@@ -2,6 +2,8 @@
 // open nothing new) until reset(), which is what makes auto-heal observable.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "gateway/pool.h"
 
 namespace chaos::gateway {
@@ -99,6 +101,58 @@ TEST(ConnectionPool, CheckProbesIdleConnectionsAndReportsTheBrokenOnes) {
   EXPECT_TRUE(h.pool.reset(h.probe, h.soon()).ok());
   auto again = h.pool.check(h.probe, h.soon());
   EXPECT_TRUE(again.ok());
+}
+
+TEST(ConnectionPool, ACheckProbesAFewConnectionsAndRotatesThroughThePool) {
+  ManualClock clock;
+  int next_id = 1;
+  ConnectionPool<Conn> pool("db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+    return std::make_unique<Conn>(Conn{next_id++});
+  });
+  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  {
+    std::vector<ConnectionPool<Conn>::Lease> open;
+    for (int i = 0; i < 5; ++i) {
+      auto l = pool.acquire(soon);
+      ASSERT_TRUE(l.ok());
+      if (l.value()->id == 5) l.value()->ok = false;  // only the last connection went bad
+      open.push_back(std::move(l.value()));
+    }
+  }
+  std::vector<int> probed;
+  auto probe = [&](Conn& c, const Deadline&) -> Result<Unit> {
+    probed.push_back(c.id);
+    if (!c.ok) return Error::server("exhausted");
+    return Unit{};
+  };
+  // The check's cost does not grow with the pool: two probes per round, each round going on from
+  // where the last one stopped, so the bad connection is found on the third round.
+  auto r = pool.check(probe, soon, 2);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value(), "2 connection(s) answered, 5 open");
+  EXPECT_EQ(probed, (std::vector<int>{1, 2}));
+  ASSERT_TRUE(pool.check(probe, soon, 2).ok());
+  EXPECT_EQ(probed, (std::vector<int>{1, 2, 3, 4}));
+  auto bad = pool.check(probe, soon, 2);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "exhausted");
+  EXPECT_EQ(probed, (std::vector<int>{1, 2, 3, 4, 5, 1}));
+  EXPECT_EQ(pool.stats().broken, 1u);
+  // The broken connection is skipped from now on; the rotation carries on over the READY ones.
+  ASSERT_FALSE(pool.check(probe, soon, 2).ok()) << "a broken connection keeps the pool unhealthy";
+  EXPECT_EQ(probed, (std::vector<int>{1, 2, 3, 4, 5, 1, 2, 3}));
+}
+
+TEST(ConnectionPool, ACheckOfABusyPoolProbesOnlyIdleConnections) {
+  PoolHarness h;
+  auto a = h.pool.acquire(h.soon());
+  ASSERT_TRUE(a.ok());
+  { auto b = h.pool.acquire(h.soon()); ASSERT_TRUE(b.ok()); }
+  int probes = 0;
+  auto r = h.pool.check([&](Conn&, const Deadline&) -> Result<Unit> { ++probes; return Unit{}; }, h.soon(), 4);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(probes, 1) << "the connection a request holds is not probed";
+  EXPECT_EQ(r.value(), "1 connection(s) answered, 2 open");
 }
 
 TEST(ConnectionPool, AProbeTimeoutMarksTheConnectionBroken) {
