@@ -162,7 +162,7 @@ void apply_degraded(const json& o, const std::string& path, DegradedSettings& d)
 void apply_dependency(const json& o, const std::string& path, DependencySettings& d) {
   expect_object(o, path,
                 {"breaker", "retry", "timeout_ms", "connect_timeout_ms", "overall_timeout_ms", "bulkhead", "pool_size",
-                 "degraded"});
+                 "degraded", "health_timeout_ms"});
   for (auto it = o.begin(); it != o.end(); ++it) {
     std::string p = join_path(path, it.key());
     const json& v = it.value();
@@ -172,6 +172,7 @@ void apply_dependency(const json& o, const std::string& path, DependencySettings
     else if (it.key() == "connect_timeout_ms") d.connect_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "overall_timeout_ms") d.overall_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "pool_size") d.pool_size = uinteger(v, p, 1, 1024);
+    else if (it.key() == "health_timeout_ms") d.health_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "degraded") apply_degraded(v, p, d.degraded);
     else if (it.key() == "bulkhead") {
       expect_object(v, p, {"max_concurrent", "max_wait_ms"});

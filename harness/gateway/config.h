@@ -45,6 +45,9 @@ struct DependencySettings {
   resilience::BulkheadConfig bulkhead;
   DegradedSettings degraded;
   uint32_t pool_size = 0;  // 0: bulkhead.max_concurrent + 1 (one spare for the health check)
+  // This dependency's health-check budget (0: health.timeout). A Redis PING and a SELECT 1 to a
+  // process-per-connection PostgreSQL need not share one limit.
+  std::chrono::milliseconds health_timeout{0};
   uint32_t effective_pool_size() const { return pool_size ? pool_size : bulkhead.max_concurrent + 1; }
 };
 

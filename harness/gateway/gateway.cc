@@ -52,15 +52,15 @@ Gateway::Gateway(GatewayConfig config, Dependencies deps, resilience::Environmen
   monitor_ = std::make_unique<resilience::HealthMonitor>(mc, env_, *executor_);
   if (deps_.cache) {
     cache_guard_ = std::make_unique<DependencyGuard>("cache", config_.cache, env_);
-    add_health_check("cache", deps_.cache.get());
+    add_health_check("cache", deps_.cache.get(), config_.cache);
   }
   if (deps_.db) {
     db_guard_ = std::make_unique<DependencyGuard>("db", config_.db, env_);
-    add_health_check("db", deps_.db.get());
+    add_health_check("db", deps_.db.get(), config_.db);
   }
   if (deps_.rpc) {
     rpc_guard_ = std::make_unique<DependencyGuard>("rpc", config_.rpc, env_);
-    add_health_check("rpc", deps_.rpc.get());
+    add_health_check("rpc", deps_.rpc.get(), config_.rpc);
   }
   const bool any_degraded = (cache_guard_ && cache_guard_->degraded()) || (db_guard_ && db_guard_->degraded()) ||
                             (rpc_guard_ && rpc_guard_->degraded());
@@ -91,14 +91,14 @@ void Gateway::on_event_for_degraded(const resilience::Event& e) {
   g->reassess_degraded(check_status(e.name));
 }
 
-void Gateway::add_health_check(const std::string& name, Dependency* dep) {
+void Gateway::add_health_check(const std::string& name, Dependency* dep, const DependencySettings& s) {
   const HealthSettings& h = config_.health;
   const Clock* clock = env_.clock;
-  const Duration timeout = h.timeout;
+  const Duration timeout = s.health_timeout.count() > 0 ? Duration(s.health_timeout) : Duration(h.timeout);
   resilience::HealthCheckConfig c;
   c.name = name;
   c.interval = h.interval;
-  c.timeout = h.timeout;
+  c.timeout = timeout;
   c.stale_after = h.stale_after;
   c.weight = 1.0;
   c.check = [dep, clock, timeout]() {

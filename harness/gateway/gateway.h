@@ -92,7 +92,7 @@ class Gateway {
   Dependencies deps_;
   const resilience::Environment env_;
   std::unique_ptr<DependencyGuard> cache_guard_, db_guard_, rpc_guard_;
-  void add_health_check(const std::string& name, Dependency* dep);
+  void add_health_check(const std::string& name, Dependency* dep, const DependencySettings& s);
   // Degraded mode follows every `breaker.state` and `health.check` event of a dependency that has it
   // enabled (see DegradedSettings). The flag, under its mutex, keeps a late event from reaching a
   // half-destroyed gateway: the destructor clears it before anything is torn down.

@@ -87,7 +87,8 @@ void HealthMonitor::add_check(HealthCheckConfig check) {
 }
 
 Duration HealthMonitor::stale_after(const Entry& e) const {
-  return e.cfg.stale_after > Duration::zero() ? e.cfg.stale_after : 3 * e.cfg.interval;
+  if (e.cfg.stale_after > Duration::zero()) return e.cfg.stale_after;
+  return std::max<Duration>(3 * e.cfg.interval, e.cfg.interval + e.cfg.timeout);
 }
 
 bool HealthMonitor::is_stale(const Entry& e, TimePoint now) const {

@@ -56,8 +56,10 @@ struct HealthCheckConfig {
   double weight = 1.0;
   // A critical check that is UNHEALTHY (or stale) makes the system CRITICAL whatever the availability.
   bool critical = false;
-  // A result older than this counts as UNKNOWN (stale). Zero: 3 x interval. Time during which the
-  // monitor was paused since the result is not counted in its age.
+  // A result older than this counts as UNKNOWN (stale). Zero: 3 x interval, or interval + timeout
+  // when that is longer (the next result may legitimately take one interval to start and one timeout
+  // to arrive, so a slow-but-allowed check is never judged stale). Time during which the monitor was
+  // paused since the result is not counted in its age.
   Duration stale_after = Duration::zero();
   bool auto_heal = false;
   std::function<HealResult()> heal;  // thrown exceptions are failed attempts

@@ -69,7 +69,10 @@ class FakeCache final : public CacheClient {
     written.emplace_back(key, value);
     return sets.next();
   }
-  Result<std::string> check(const Deadline&) override { return dep.checks.next(); }
+  Result<std::string> check(const Deadline&) override {
+    if (dep.before_check) dep.before_check();
+    return dep.checks.next();
+  }
   Result<std::string> heal(const Deadline&) override { return dep.heals.next(); }
 };
 
@@ -109,7 +112,10 @@ class FakeRpc final : public RpcClient {
     params.push_back({{"method", method}, {"params", p}});
     return calls.next();
   }
-  Result<std::string> check(const Deadline&) override { return dep.checks.next(); }
+  Result<std::string> check(const Deadline&) override {
+    if (dep.before_check) dep.before_check();
+    return dep.checks.next();
+  }
   Result<std::string> heal(const Deadline&) override { return dep.heals.next(); }
 };
 

@@ -359,6 +359,23 @@ TEST(GatewayHealth, ASlowButAnsweringCheckIsDegraded) {
   EXPECT_EQ(h.db->dep.heals.calls(), 0) << "degraded is not a reason to heal";
 }
 
+TEST(GatewayHealth, ADependencysOwnHealthTimeoutReplacesTheSharedOne) {
+  GatewayConfig cfg = default_config();
+  cfg.db.health_timeout = std::chrono::milliseconds(1000);  // e.g. a real PostgreSQL under load
+  Harness h(/*cache=*/true, /*db=*/true, /*rpc=*/false, cfg);
+  h.db->dep.before_check = [&h] { h.clock.advance(std::chrono::milliseconds(500)); };
+  h.cache->dep.before_check = [&h] { h.clock.advance(std::chrono::milliseconds(250)); };
+  h.gw->monitor().run_check("db");
+  h.gw->monitor().run_check("cache");
+  json b = h.body(h.gw->health());
+  EXPECT_EQ(b["components"]["db"]["status"], "HEALTHY") << "500 ms is within the db's own 1000 ms";
+  EXPECT_EQ(b["components"]["cache"]["status"], "UNHEALTHY") << "the cache keeps health.timeout_ms (200 ms)";
+  h.db->dep.before_check = [&h] { h.clock.advance(std::chrono::milliseconds(1000)); };
+  h.gw->monitor().run_check("db");
+  b = h.body(h.gw->health());
+  EXPECT_EQ(b["components"]["db"]["status"], "UNHEALTHY") << "at its own limit the check has failed";
+}
+
 TEST(GatewayMetrics, ExposesBreakerStateCallsFallbacksAndRequests) {
   Harness h(/*cache=*/false);
   h.db->queries.set_default(std::optional<std::string>("v"));

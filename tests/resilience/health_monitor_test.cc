@@ -566,6 +566,27 @@ TEST(HealthMonitorTest, CheckThatStopsReportingIsStaleAfterStaleAfterOfTimeTheMo
   EXPECT_TRUE(t.mon.snapshot().checks[0].stale) << "credit from an older result's pause was kept";
 }
 
+// With no stale_after given, a check whose timeout is longer than 2 intervals must not turn UNKNOWN
+// while its next run is still inside that timeout: the result may take one interval to start and one
+// timeout to arrive.
+TEST(HealthMonitorTest, DefaultStaleAfterCoversACheckTimeoutLongerThanTheInterval) {
+  PausedMonitor t;
+  auto cfg = PausedMonitor::fast("db");
+  cfg.timeout = 500ms;  // e.g. a SELECT 1 to a starved PostgreSQL; the interval stays 100 ms
+  t.mon.add_check(cfg);
+  t.mon.start();
+  t.scheduler.run_due();
+  EXPECT_EQ(t.exec.run_queued(), 1u);  // answered at t0
+  t.scheduler.advance(100ms);          // the next run starts and has not answered yet
+  EXPECT_EQ(t.exec.queued(), 1u);
+  t.scheduler.advance(500ms);  // t0 + 600 ms: 3 x interval is long past, interval + timeout just reached
+  EXPECT_FALSE(t.mon.snapshot().checks[0].stale) << "judged stale while its run was still within its timeout";
+  EXPECT_EQ(t.events_with_status("UNKNOWN"), 0u);
+  t.scheduler.advance(1ms);
+  EXPECT_EQ(t.events_with_status("UNHEALTHY"), 1u) << "the run that never answered timed out";
+  EXPECT_EQ(t.events_with_status("UNKNOWN"), 0u) << "the timeout, not staleness, decides";
+}
+
 TEST(HealthMonitorTest, TimeoutTimerFiringLateAfterAFreezeLetsTheAnswerWin) {
   PausedMonitor t;
   int heals = 0;
