@@ -30,6 +30,13 @@ class Dependency {
   virtual ~Dependency() = default;
   virtual Result<std::string> check(const Deadline& d) = 0;
   virtual Result<std::string> heal(const Deadline& d) = 0;
+  // Opens up to `n` pooled connections before any request needs them; returns how many are open.
+  // Clients that connect lazily by nature (httplib) open none.
+  virtual size_t prewarm(size_t n, const Deadline& d) {
+    (void)n;
+    (void)d;
+    return 0;
+  }
 };
 
 class CacheClient : public Dependency {

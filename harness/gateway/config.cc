@@ -162,7 +162,7 @@ void apply_degraded(const json& o, const std::string& path, DegradedSettings& d)
 void apply_dependency(const json& o, const std::string& path, DependencySettings& d) {
   expect_object(o, path,
                 {"breaker", "retry", "timeout_ms", "connect_timeout_ms", "overall_timeout_ms", "bulkhead", "pool_size",
-                 "degraded", "health_timeout_ms"});
+                 "degraded", "health_timeout_ms", "pool_prewarm"});
   for (auto it = o.begin(); it != o.end(); ++it) {
     std::string p = join_path(path, it.key());
     const json& v = it.value();
@@ -173,6 +173,10 @@ void apply_dependency(const json& o, const std::string& path, DependencySettings
     else if (it.key() == "overall_timeout_ms") d.overall_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "pool_size") d.pool_size = uinteger(v, p, 1, 1024);
     else if (it.key() == "health_timeout_ms") d.health_timeout = ms(v, p, 1, 600'000);
+    else if (it.key() == "pool_prewarm") {
+      if (path == "rpc") throw ConfigError(p + ": not supported for rpc (its HTTP clients connect on first use)");
+      d.pool_prewarm = uinteger(v, p, 0, 1024);
+    }
     else if (it.key() == "degraded") apply_degraded(v, p, d.degraded);
     else if (it.key() == "bulkhead") {
       expect_object(v, p, {"max_concurrent", "max_wait_ms"});
@@ -180,6 +184,9 @@ void apply_dependency(const json& o, const std::string& path, DependencySettings
       if (v.contains("max_wait_ms")) d.bulkhead.max_wait = ms(v["max_wait_ms"], p + ".max_wait_ms", 0, 60'000);
     }
   }
+  if (d.pool_prewarm > d.effective_pool_size())
+    throw ConfigError(join_path(path, "pool_prewarm") + ": must be <= the pool size (" +
+                      std::to_string(d.effective_pool_size()) + ")");
 }
 
 void apply_health(const json& o, const std::string& path, HealthSettings& h) {

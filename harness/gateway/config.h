@@ -48,6 +48,9 @@ struct DependencySettings {
   // This dependency's health-check budget (0: health.timeout). A Redis PING and a SELECT 1 to a
   // process-per-connection PostgreSQL need not share one limit.
   std::chrono::milliseconds health_timeout{0};
+  // Connections opened at start, before the ready line (cache and db; httplib connects lazily). A
+  // server that forks per connection (PostgreSQL) then pays that cost before the load, not inside it.
+  uint32_t pool_prewarm = 0;
   uint32_t effective_pool_size() const { return pool_size ? pool_size : bulkhead.max_concurrent + 1; }
 };
 

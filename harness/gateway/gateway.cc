@@ -387,6 +387,19 @@ Result<Unit> Gateway::seed_database(const Deadline& d) {
   return Unit{};
 }
 
+std::vector<std::string> Gateway::prewarm_pools(const Deadline& d) {
+  std::vector<std::string> lines;
+  auto warm = [&](const char* name, Dependency* dep, const DependencySettings& s) {
+    if (!dep || s.pool_prewarm == 0) return;
+    size_t open = dep->prewarm(s.pool_prewarm, d);
+    lines.push_back(std::string(name) + ": " + std::to_string(open) + " of " + std::to_string(s.pool_prewarm) +
+                    " connections open");
+  };
+  warm("cache", deps_.cache.get(), config_.cache);
+  warm("db", deps_.db.get(), config_.db);
+  return lines;
+}
+
 void Gateway::start() {
   monitor_->start();
   if (!deps_.db) seeded_.store(true);

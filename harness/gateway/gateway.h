@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "gateway/clients.h"
 #include "gateway/config.h"
@@ -73,6 +74,10 @@ class Gateway {
   // CREATE TABLE items + ids 1..100; idempotent (ON CONFLICT DO NOTHING).
   Result<Unit> seed_database(const Deadline& d);
   bool seeded() const { return seeded_.load(); }
+
+  // Opens each dependency's `pool_prewarm` connections (one at a time, all within `d`); returns a
+  // line per dependency that has any, e.g. "db: 8 of 8 connections open".
+  std::vector<std::string> prewarm_pools(const Deadline& d);
 
   // Health monitor threads and, with a database that is not seeded yet, background seeding retried
   // every 200 ms until it succeeds. main() makes one bounded seed_database() attempt before printing

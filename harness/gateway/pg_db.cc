@@ -95,6 +95,7 @@ class PostgresDb final : public DbClient {
   Result<std::string> heal(const Deadline& d) override {
     return pool_.reset([this](PgConn& c, const Deadline& dl) { return select1(c, dl); }, d);
   }
+  size_t prewarm(size_t n, const Deadline& d) override { return pool_.warm(n, d); }
 
  private:
   Result<std::unique_ptr<PgConn>> connect(const Deadline& d) {

@@ -177,6 +177,41 @@ class ConnectionPool {
            " open";
   }
 
+  // Opens connections ahead of demand until `n` are READY (or the pool is full), one at a time, and
+  // returns how many are READY. Opportunistic: a failed connect leaves its slot EMPTY (not broken, so
+  // it is opened lazily later and heals nothing) and ends the warm-up, as does a broken slot.
+  size_t warm(size_t n, const resilience::Deadline& deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      size_t ready = 0;
+      std::optional<size_t> empty;
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].state == State::kReady) ++ready;
+        else if (!slots_[i].busy && slots_[i].state == State::kEmpty && !empty) empty = i;
+      }
+      if (ready >= n || !empty || broken_count_locked() > 0 || deadline.expired()) return ready;
+      const size_t i = *empty;
+      const uint64_t gen = generation_;
+      slots_[i].busy = true;
+      lock.unlock();
+      auto c = factory_(deadline);
+      lock.lock();
+      slots_[i].busy = false;
+      if (!c.ok()) {
+        ++connect_failures_;
+        last_error_ = resilience::describe(c.error());
+        cv_.notify_all();
+        return ready;
+      }
+      ++connects_;
+      if (gen == generation_) {
+        slots_[i].conn = std::move(c.value());
+        slots_[i].state = State::kReady;
+      }
+      cv_.notify_all();
+    }
+  }
+
   // The heal action: drops every connection (busy ones when they come back), forgets broken state,
   // then opens one connection and probes it so the caller learns whether the dependency is back.
   resilience::Result<std::string> reset(const Probe& probe, const resilience::Deadline& deadline) {

@@ -70,6 +70,7 @@ class RedisCache final : public CacheClient {
   Result<std::string> heal(const Deadline& d) override {
     return pool_.reset([this](RedisConn& c, const Deadline& dl) { return ping(c, dl); }, d);
   }
+  size_t prewarm(size_t n, const Deadline& d) override { return pool_.warm(n, d); }
 
  private:
   Result<std::unique_ptr<RedisConn>> connect(const Deadline& d) {

@@ -40,7 +40,7 @@ TEST(GatewayConfig, OverridesApplyPerDependency) {
   apply_config(json::parse(R"({"db": {"breaker": {"minimum_calls": 3, "wait_in_open_ms": 500, "window_type": "time"},
                                        "retry": {"max_attempts": 4, "jitter": "full"}, "timeout_ms": 50,
                                        "bulkhead": {"max_concurrent": 2, "max_wait_ms": 5}, "pool_size": 3,
-                                       "health_timeout_ms": 750},
+                                       "health_timeout_ms": 750, "pool_prewarm": 3},
                                "health": {"interval_ms": 250, "heal": {"max_attempts": 7, "enabled": false}},
                                "request_timeout_ms": 900})"),
                c);
@@ -54,6 +54,8 @@ TEST(GatewayConfig, OverridesApplyPerDependency) {
   EXPECT_EQ(c.db.bulkhead.max_wait, std::chrono::milliseconds(5));
   EXPECT_EQ(c.db.effective_pool_size(), 3u);
   EXPECT_EQ(c.db.health_timeout, std::chrono::milliseconds(750));
+  EXPECT_EQ(c.db.pool_prewarm, 3u);
+  EXPECT_EQ(c.cache.pool_prewarm, 0u);
   EXPECT_EQ(c.cache.health_timeout, std::chrono::milliseconds(0)) << "0: the shared health.timeout_ms";
   EXPECT_EQ(c.cache.breaker.minimum_calls, 5u) << "other dependencies keep their defaults";
   EXPECT_EQ(c.health.interval, std::chrono::milliseconds(250));
@@ -80,6 +82,10 @@ TEST(GatewayConfig, WrongTypesAndRangesAreErrors) {
   EXPECT_NE(error_of(json::parse(R"({"db": {"breaker": {"minimum_calls": 20}}})")).find("db.breaker.minimum_calls: must be <= window_size"),
             std::string::npos);
   EXPECT_NE(error_of(json::parse(R"({"db": {"health_timeout_ms": 0}})")).find("db.health_timeout_ms: 0 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"db": {"pool_prewarm": 4, "pool_size": 3}})")).find("db.pool_prewarm: must be <= the pool size (3)"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"rpc": {"pool_prewarm": 1}})")).find("rpc.pool_prewarm: not supported for rpc"),
             std::string::npos);
   EXPECT_NE(error_of(json::parse(R"([1])")).find("top level: expected an object"), std::string::npos);
   EXPECT_EQ(error_of(json::parse(R"({})")), "");

@@ -3,6 +3,7 @@
 // asked for and what it was told.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -51,6 +52,8 @@ struct FakeDependencyBase {
   Script<std::string> heals{std::string("reconnected")};
   std::function<void()> before_check;  // e.g. advance a manual clock to make the check slow
   std::function<void(bool)> after_heal;  // told whether the heal succeeded
+  std::vector<size_t> prewarms;          // the n of each prewarm(); answers min(n, open_on_prewarm)
+  size_t open_on_prewarm = SIZE_MAX;
 };
 
 class FakeCache final : public CacheClient {
@@ -74,6 +77,10 @@ class FakeCache final : public CacheClient {
     return dep.checks.next();
   }
   Result<std::string> heal(const Deadline&) override { return dep.heals.next(); }
+  size_t prewarm(size_t n, const Deadline&) override {
+    dep.prewarms.push_back(n);
+    return n < dep.open_on_prewarm ? n : dep.open_on_prewarm;
+  }
 };
 
 class FakeDb final : public DbClient {
@@ -99,6 +106,10 @@ class FakeDb final : public DbClient {
     auto r = dep.heals.next();
     if (dep.after_heal) dep.after_heal(r.ok());
     return r;
+  }
+  size_t prewarm(size_t n, const Deadline&) override {
+    dep.prewarms.push_back(n);
+    return n < dep.open_on_prewarm ? n : dep.open_on_prewarm;
   }
 };
 

@@ -376,6 +376,17 @@ TEST(GatewayHealth, ADependencysOwnHealthTimeoutReplacesTheSharedOne) {
   EXPECT_EQ(b["components"]["db"]["status"], "UNHEALTHY") << "at its own limit the check has failed";
 }
 
+TEST(GatewayFlow, PrewarmOpensTheConfiguredConnectionsOfCacheAndDb) {
+  GatewayConfig cfg = default_config();
+  cfg.db.pool_prewarm = 8;
+  Harness h(/*cache=*/true, /*db=*/true, /*rpc=*/false, cfg);
+  h.db->dep.open_on_prewarm = 5;  // e.g. the deadline ran out after five
+  auto lines = h.gw->prewarm_pools(Deadline::after(h.clock, std::chrono::seconds(2)));
+  EXPECT_EQ(lines, (std::vector<std::string>{"db: 5 of 8 connections open"}));
+  EXPECT_EQ(h.db->dep.prewarms, (std::vector<size_t>{8}));
+  EXPECT_TRUE(h.cache->dep.prewarms.empty()) << "pool_prewarm 0 (the default) opens nothing ahead";
+}
+
 TEST(GatewayMetrics, ExposesBreakerStateCallsFallbacksAndRequests) {
   Harness h(/*cache=*/false);
   h.db->queries.set_default(std::optional<std::string>("v"));

@@ -155,6 +155,45 @@ TEST(ConnectionPool, ACheckOfABusyPoolProbesOnlyIdleConnections) {
   EXPECT_EQ(r.value(), "1 connection(s) answered, 2 open");
 }
 
+TEST(ConnectionPool, WarmOpensConnectionsAheadOfDemand) {
+  ManualClock clock;
+  int next_id = 1;
+  ConnectionPool<Conn> pool("db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+    return std::make_unique<Conn>(Conn{next_id++});
+  });
+  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  EXPECT_EQ(pool.warm(3, soon), 3u);
+  EXPECT_EQ(pool.stats().ready, 3u);
+  EXPECT_EQ(pool.stats().connects, 3u);
+  EXPECT_EQ(pool.warm(3, soon), 3u) << "already warm: nothing more is opened";
+  EXPECT_EQ(pool.stats().connects, 3u);
+  {
+    std::vector<ConnectionPool<Conn>::Lease> held;
+    for (int i = 0; i < 3; ++i) held.push_back(std::move(pool.acquire(soon).value()));
+    EXPECT_EQ(pool.stats().connects, 3u) << "three requests at once found three open connections";
+  }
+  EXPECT_EQ(pool.warm(9, soon), 5u) << "never more than the pool holds";
+}
+
+TEST(ConnectionPool, AFailedWarmUpConnectBreaksNothing) {
+  PoolHarness h;
+  h.refuse = true;
+  EXPECT_EQ(h.pool.warm(2, h.soon()), 0u);
+  auto st = h.pool.stats();
+  EXPECT_EQ(st.broken, 0u) << "warming is opportunistic: no heal is needed for a connect nobody asked for";
+  EXPECT_EQ(st.connect_failures, 1u) << "the first failure ends the warm-up";
+  h.refuse = false;
+  EXPECT_TRUE(h.pool.acquire(h.soon()).ok()) << "the slot is opened on demand as usual";
+}
+
+TEST(ConnectionPool, WarmLeavesABrokenPoolToTheHeal) {
+  PoolHarness h;
+  { auto l = h.pool.acquire(h.soon()); l.value().mark_broken(Error::network("EOF")); }
+  EXPECT_EQ(h.pool.warm(2, h.soon()), 0u);
+  EXPECT_EQ(h.pool.stats().connects, 1u);
+  EXPECT_EQ(h.pool.stats().broken, 1u);
+}
+
 TEST(ConnectionPool, AProbeTimeoutMarksTheConnectionBroken) {
   PoolHarness h;
   { auto a = h.pool.acquire(h.soon()); }
