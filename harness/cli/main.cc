@@ -4,6 +4,7 @@
 //   0 all passed, 1 a scenario failed, was flaky or timed out (its report verdict still says "timed
 //   out"), 2 invalid input or usage, 3 infrastructure error (binary missing, service never ready, ...),
 //   130 interrupted by SIGINT/SIGTERM (the exit code itself must say "interrupted").
+#include "expect/compact.h"
 #include "expect/result.h"
 #include "report/report.h"
 #include "runner/process.h"
@@ -370,6 +371,10 @@ int main(int argc, char** argv) {
   std::vector<std::optional<chaos::expect::ScenarioResult>> results(jobs.size());
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
+  // With --repeat, the repeat whose whole timeline each scenario's report keeps among its passing
+  // runs (the first to finish); the other passing runs are compacted as soon as they end.
+  std::mutex whole_mu;
+  std::map<const chaos::scenario::Scenario*, int> whole_timeline_of;
   auto worker = [&] {
     while (!g_interrupted.load()) {
       size_t i = next.fetch_add(1);
@@ -394,6 +399,15 @@ int main(int argc, char** argv) {
       auto why = first_failure(r);
       if (r.verdict != Verdict::kPassed && !why.empty()) line << "\n      " << why;
       say(line.str());
+      if (o.repeat > 1 && r.verdict == Verdict::kPassed) {
+        std::lock_guard<std::mutex> lock(whole_mu);
+        auto [kept, first] = whole_timeline_of.emplace(job.s, job.repeat);
+        if (!first) {
+          chaos::expect::compact_repeat(r, "a passing repeat: per-call and per-check events not cited by an expectation "
+                                           "are left out; repeat " + std::to_string(kept->second + 1) +
+                                           " keeps the whole timeline of a passing run");
+        }
+      }
       results[i] = std::move(r);
     }
   };
@@ -417,8 +431,10 @@ int main(int argc, char** argv) {
       for (auto& [v, c] : counts) desc += (desc.empty() ? "" : ", ") + v + " x" + std::to_string(c);
       for (size_t i : idx) {
         auto& r = summary.scenarios[i];
-        if (r.error.empty())
-          r.error = "FLAKY: verdicts differ across " + std::to_string(idx.size()) + " repeats (" + desc + ")";
+        const std::string flaky = "FLAKY: verdicts differ across " + std::to_string(idx.size()) + " repeats (" + desc +
+                                  "); this run " + chaos::expect::to_string(r.verdict);
+        r.error = r.error.empty() ? flaky : flaky + ": " + r.error;
+        r.run_verdict = r.verdict;
         r.verdict = Verdict::kFlaky;
       }
     }

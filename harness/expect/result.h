@@ -64,6 +64,8 @@ struct ScenarioResult {
   std::vector<std::string> tags;
   uint64_t seed = 0;
   Verdict verdict = Verdict::kError;
+  // Set with --repeat when `verdict` became kFlaky: what this run alone gave.
+  std::optional<Verdict> run_verdict;
   std::string error;        // for kError / kTimedOut / kInterrupted: what went wrong
   double started_unix_ms = 0;
   double duration_ms = 0;

@@ -169,8 +169,8 @@ void expectations_table(std::string& o, const ScenarioResult& s) {
       if (!e.evidence.empty()) {
         o += "<ul class=\"evidence mono\">";
         for (size_t idx : e.evidence) {
-          if (idx < s.timeline.events.size()) {
-            o += "<li>" + esc(event_line(s.timeline.events[idx])) + "</li>";
+          if (const auto* ev = s.timeline.find(idx)) {
+            o += "<li>" + esc(event_line(*ev)) + "</li>";
           } else {
             o += "<li>event #" + std::to_string(idx) + " (not in the timeline)</li>";
           }
@@ -247,6 +247,10 @@ void raw_timeline(std::string& o, const ScenarioResult& s, const HtmlOptions& op
   size_t shown = std::min(ev.size(), options.max_raw_events);
   o += "<details class=\"raw\"><summary>Raw timeline — " + std::to_string(ev.size()) + " events, " +
        std::to_string(s.timeline.requests.size()) + " request samples</summary>";
+  if (s.timeline.compacted()) {
+    o += "<p class=\"meta\">" + std::to_string(ev.size()) + " of " + std::to_string(s.timeline.observed_events) +
+         " observed events kept: " + esc(s.timeline.omitted_note) + "</p>";
+  }
   if (shown < ev.size()) {
     o += "<p class=\"meta\">Showing the first " + std::to_string(shown) + " of " + std::to_string(ev.size()) +
          " events; latest.json holds them all.</p>";

@@ -36,8 +36,8 @@ json expectation_json(const expect::ExpectationResult& x, const expect::Timeline
   json evidence = json::array();
   json missing = json::array();
   for (size_t idx : x.evidence) {
-    if (idx < timeline.events.size()) {
-      evidence.push_back(event_json(timeline.events[idx], idx));
+    if (const auto* e = timeline.find(idx)) {
+      evidence.push_back(event_json(*e, idx));
     } else {
       missing.push_back(idx);  // a bad index is reported, not silently dropped
     }
@@ -132,7 +132,14 @@ json scenario_json(const ScenarioResult& s, const JsonOptions& options) {
   }
   json events = json::array();
   for (size_t i = 0; i < s.timeline.events.size(); ++i) {
-    events.push_back(event_json(s.timeline.events[i], i));
+    events.push_back(event_json(s.timeline.events[i], s.timeline.original_index(i)));
+  }
+  json timeline{{"duration_ms", num(s.timeline.duration_ms)},
+                {"events", std::move(events)},
+                {"requests", requests_json(s.timeline.requests, options.max_request_samples)}};
+  if (s.timeline.compacted()) {
+    timeline["observed_events"] = s.timeline.observed_events;
+    timeline["omitted_note"] = s.timeline.omitted_note;
   }
   return json{
       {"name", s.name},
@@ -141,6 +148,7 @@ json scenario_json(const ScenarioResult& s, const JsonOptions& options) {
       {"tags", s.tags},
       {"seed", s.seed},
       {"verdict", expect::to_string(s.verdict)},
+      {"run_verdict", expect::to_string(s.run_verdict.value_or(s.verdict))},
       {"error", s.error},
       {"started_unix_ms", num(s.started_unix_ms)},
       {"started", iso8601_utc(s.started_unix_ms)},
@@ -152,10 +160,7 @@ json scenario_json(const ScenarioResult& s, const JsonOptions& options) {
       {"phases", std::move(phases)},
       {"faults", std::move(faults)},
       {"logs", std::move(logs)},
-      {"timeline",
-       {{"duration_ms", num(s.timeline.duration_ms)},
-        {"events", std::move(events)},
-        {"requests", requests_json(s.timeline.requests, options.max_request_samples)}}}};
+      {"timeline", std::move(timeline)}};
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -422,6 +424,63 @@ TEST_F(CliTest, EventsFromAFileThatAppearsMidScenarioAreJudgedLikeStdoutEvents) 
       ++sut_breaker_events;
     }
   EXPECT_EQ(sut_breaker_events, 2) << s["timeline"].dump(2);
+}
+
+TEST_F(CliTest, RepeatMarksDifferingVerdictsFlakyKeepsEachRunsOwnAndCompactsPassingTimelines) {
+  // The SUT skips opening its breaker on the first run only, so run 1 fails and runs 2 and 3 pass.
+  // Every run also emits per-call events (left out of a compacted timeline) and one health.check that
+  // an expectation cites (kept, with its original index).
+  const std::string events = (dir_ / "sut-events.jsonl").string();
+  const std::string first = (dir_ / "first-run-done").string();
+  auto f = write_scenario("flaky.json", events_file_scenario("flaky-on-first-run", events,
+      R"("event", "breaker.call", "db", "event", "breaker.call", "db", "event", "retry.attempt", "db",
+         "event", "health.check", "db", "first-time", ")" + first + R"(", "breaker", "db", "CLOSED", "OPEN")",
+      R"([{"breaker": "db", "transitions": [{"to": "OPEN"}]},
+          {"events": {"type": "health.check", "where": {"name": "db"}, "min": 1}}])"));
+  EXPECT_EQ(run({"run", "--repeat", "3", "--report-dir", (dir_ / "reports").string(), f}), 1) << output_;
+  EXPECT_NE(output_.find("3 run(s): 0 passed, 0 failed, 3 flaky"), std::string::npos) << output_;
+  auto runs = report()["scenarios"];
+  ASSERT_EQ(runs.size(), 3u);
+  std::map<int, nlohmann::json> by_repeat;
+  for (const auto& r : runs) by_repeat[r["repeat_index"].get<int>()] = r;
+  ASSERT_EQ(by_repeat.size(), 3u);
+  for (auto& [i, r] : by_repeat) {
+    EXPECT_EQ(r["verdict"], "flaky") << i;
+    const std::string own = i == 0 ? "failed" : "passed";
+    EXPECT_EQ(r["run_verdict"], own) << i;
+    EXPECT_NE(r["error"].get<std::string>().find("(failed x1, passed x2); this run " + own), std::string::npos)
+        << r["error"];
+  }
+  EXPECT_FALSE(by_repeat[0]["timeline"].contains("observed_events")) << "a run that did not pass keeps everything";
+  int compacted = 0;
+  for (int i : {1, 2}) {
+    const auto& tl = by_repeat[i]["timeline"];
+    if (!tl.contains("observed_events")) continue;
+    ++compacted;
+    const size_t observed = tl["observed_events"].get<size_t>();
+    EXPECT_LT(tl["events"].size(), observed);
+    EXPECT_NE(tl["omitted_note"].get<std::string>().find("repeat " + std::to_string(i == 1 ? 3 : 2)),
+              std::string::npos) << tl["omitted_note"];
+    std::set<size_t> kept;
+    for (const auto& e : tl["events"]) {
+      EXPECT_NE(e["type"], "breaker.call") << "per-call events are left out";
+      EXPECT_NE(e["type"], "retry.attempt");
+      EXPECT_LT(e["index"].get<size_t>(), observed);
+      kept.insert(e["index"].get<size_t>());
+    }
+    bool health_kept = false, breaker_kept = false;
+    for (const auto& e : tl["events"]) {
+      health_kept |= e["type"] == "health.check";
+      breaker_kept |= e["type"] == "breaker.state";
+    }
+    EXPECT_TRUE(health_kept) << "an event an expectation cites is kept";
+    EXPECT_TRUE(breaker_kept) << "state changes that draw the picture are kept";
+    for (const auto& x : by_repeat[i]["expectations"]) {
+      EXPECT_FALSE(x.contains("evidence_out_of_range")) << x.dump(2);
+      for (const auto& ev : x["evidence"]) EXPECT_TRUE(kept.count(ev["index"].get<size_t>())) << ev.dump();
+    }
+  }
+  EXPECT_EQ(compacted, 1) << "one passing run keeps its whole timeline, the other is compacted";
 }
 
 TEST_F(CliTest, EventsFileThatNeverAppearsFailsTheExpectationsAndSaysSo) {

@@ -6,6 +6,9 @@
 //   breaker NAME FROM TO       append a breaker.state event stamped with CLOCK_MONOTONIC ts_us
 //   append TEXT                append TEXT and a newline
 //   partial TEXT               append TEXT without a newline (the rest of the line comes later)
+//   event TYPE NAME            append a {"type": TYPE, "name": NAME} event stamped like breaker
+//   first-time PATH            when PATH does not exist: create it and skip the next action (so a
+//                              scenario repeated with --repeat behaves differently on its first run)
 //   stdout TEXT                print TEXT as a line on stdout (must not count as an event)
 //   sleep MS                   sleep
 //   wait-forever               sleep until killed
@@ -50,6 +53,25 @@ int main(int argc, char** argv) {
       std::string name = next(), from = next(), to = next();
       ok = append(path, "{\"type\":\"breaker.state\",\"ts_us\":" + std::to_string(now_us()) + ",\"name\":\"" + name +
                             "\",\"from\":\"" + from + "\",\"to\":\"" + to + "\"}\n");
+    } else if (a == "event") {
+      std::string type = next(), name = next();
+      ok = append(path, "{\"type\":\"" + type + "\",\"ts_us\":" + std::to_string(now_us()) + ",\"name\":\"" + name +
+                            "\"}\n");
+    } else if (a == "first-time") {
+      std::string marker = next();
+      if (::access(marker.c_str(), F_OK) != 0) {
+        ok = append(marker, "");
+        if (i + 1 < argc) {
+          const std::string skipped = argv[++i];
+          int words = 0;
+          if (skipped == "breaker") words = 3;
+          else if (skipped == "event") words = 2;
+          else if (skipped == "append" || skipped == "partial" || skipped == "stdout" || skipped == "sleep" ||
+                   skipped == "file" || skipped == "first-time")
+            words = 1;
+          i += words;
+        }
+      }
     } else if (a == "append") {
       ok = append(path, next() + "\n");
     } else if (a == "partial") {

@@ -3,6 +3,7 @@
 // browser would see, not what a substring search guesses.
 #include "report/html_report.h"
 
+#include "expect/compact.h"
 #include "fixtures.h"
 #include "subprocess.h"
 
@@ -63,6 +64,22 @@ TEST(HtmlReport, ShowsPhaseMetricsLogsAndTheRawTimeline) {
   EXPECT_NE(html.find("<details class=\"log crashed\" open>"), std::string::npos);
   EXPECT_NE(html.find("<details class=\"raw\"><summary>Raw timeline — 19 events, 240 request samples"),
             std::string::npos);
+}
+
+TEST(HtmlReport, ACompactedRepeatSaysHowManyEventsItKeptAndWhere) {
+  expect::RunSummary run = testing::fixture_run();
+  const size_t observed = run.scenarios[0].timeline.events.size();
+  expect::compact_repeat(run.scenarios[0], "repeat 1 keeps the whole timeline");
+  std::string html = render_html(run);
+  EXPECT_NE(html.find(std::to_string(run.scenarios[0].timeline.events.size()) + " of " + std::to_string(observed) +
+                      " observed events kept: repeat 1 keeps the whole timeline"),
+            std::string::npos);
+  const size_t from = html.find("id=\"s0\""), to = html.find("id=\"s1\"");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  const std::string section = html.substr(from, to - from);
+  EXPECT_EQ(section.find("(not in the timeline)"), std::string::npos) << "evidence of the compacted run still resolves";
+  EXPECT_NE(section.find("<ul class=\"evidence mono\">"), std::string::npos);
 }
 
 TEST(HtmlReport, RawTimelineIsCappedWithANote) {

@@ -2,6 +2,7 @@
 // python3-jsonschema (a validator we did not write, so the schema and the writer cannot drift).
 #include "report/json_report.h"
 
+#include "expect/compact.h"
 #include "fixtures.h"
 #include "subprocess.h"
 
@@ -47,6 +48,41 @@ TEST(JsonReport, CarriesEachExpectationWithItsEvidenceEvents) {
   EXPECT_EQ(x["evidence"][1]["data"]["outcome"], "slow_failure");
   EXPECT_EQ(s["expectations"][1]["evidence"].size(), 0u);
   EXPECT_EQ(s["expectations"][1]["evidence_out_of_range"], json::array({999}));
+}
+
+TEST(JsonReport, ACompactedRepeatKeepsOriginalIndexesAndSaysWhatWasLeftOut) {
+  expect::RunSummary run = testing::fixture_run();
+  expect::ScenarioResult& s = run.scenarios[0];
+  // Per-call events after everything else, so the positions the expectations cite stay valid.
+  const double last = s.timeline.events.back().t_ms;
+  for (int k = 1; k <= 3; ++k)
+    s.timeline.events.push_back({last + k, "sut", "breaker.call", json{{"type", "breaker.call"}, {"name", "db"}}});
+  const size_t observed = s.timeline.events.size();
+  expect::compact_repeat(s, "repeat 1 keeps the whole timeline");
+  ASSERT_LT(s.timeline.events.size(), observed) << "the fixture should have per-call events to leave out";
+  json j = to_json(run)["scenarios"][0];
+  EXPECT_EQ(j["timeline"]["observed_events"], observed);
+  EXPECT_EQ(j["timeline"]["omitted_note"], "repeat 1 keeps the whole timeline");
+  ASSERT_EQ(j["timeline"]["events"].size(), s.timeline.events.size());
+  for (size_t k = 0; k < s.timeline.events.size(); ++k)
+    EXPECT_EQ(j["timeline"]["events"][k]["index"], s.timeline.original_index(k));
+  size_t evidence = 0;
+  for (const auto& x : j["expectations"]) {
+    EXPECT_FALSE(x.contains("evidence_out_of_range")) << x.dump(2);
+    evidence += x["evidence"].size();
+  }
+  EXPECT_GT(evidence, 0u) << "cited events are still shown";
+  EXPECT_FALSE(report()["scenarios"][0]["timeline"].contains("observed_events")) << "a whole timeline says nothing";
+}
+
+TEST(JsonReport, RunVerdictIsTheRunsOwnEvenWhenTheScenarioIsFlaky) {
+  expect::RunSummary run = testing::fixture_run();
+  run.scenarios[1].run_verdict = run.scenarios[1].verdict;
+  run.scenarios[1].verdict = expect::Verdict::kFlaky;
+  json j = to_json(run);
+  EXPECT_EQ(j["scenarios"][0]["run_verdict"], "passed");
+  EXPECT_EQ(j["scenarios"][1]["verdict"], "flaky");
+  EXPECT_EQ(j["scenarios"][1]["run_verdict"], "failed");
 }
 
 TEST(JsonReport, KeepsTheLargestSeedExactly) {
@@ -141,6 +177,15 @@ TEST_F(JsonSchemaTest, GeneratedReportValidatesAgainstThePublishedSchema) {
 TEST_F(JsonSchemaTest, EmptyAndInterruptedRunsValidateToo) {
   expect::RunSummary run;
   run.interrupted = true;
+  auto r = validate(render_json(run));
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+}
+
+TEST_F(JsonSchemaTest, ACompactedFlakyRepeatValidatesToo) {
+  expect::RunSummary run = testing::fixture_run();
+  expect::compact_repeat(run.scenarios[0], "repeat 1 keeps the whole timeline");
+  run.scenarios[0].run_verdict = run.scenarios[0].verdict;
+  run.scenarios[0].verdict = expect::Verdict::kFlaky;
   auto r = validate(render_json(run));
   EXPECT_EQ(r.exit_code, 0) << r.describe();
 }
