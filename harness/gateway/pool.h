@@ -18,6 +18,7 @@
 //            \--> all busy --------------------------------> wait until the deadline -> TIMEOUT
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -132,6 +133,7 @@ class ConnectionPool {
   // check timeout with nothing wrong. A few per round, rotating, still reaches every connection
   // within size / max_probes rounds, and ordinary requests mark the ones they find broken at once.
   static constexpr size_t kDefaultProbesPerCheck = 2;
+  static constexpr std::chrono::milliseconds kRewarmBudget{100};
 
   // Runs `probe` on up to `max_probes` idle READY connections, continuing round-robin from where the
   // previous check stopped (marking failures broken); when there is none and nothing is broken,
@@ -179,9 +181,11 @@ class ConnectionPool {
 
   // Opens connections ahead of demand until `n` are READY (or the pool is full), one at a time, and
   // returns how many are READY. Opportunistic: a failed connect leaves its slot EMPTY (not broken, so
-  // it is opened lazily later and heals nothing) and ends the warm-up, as does a broken slot.
+  // it is opened lazily later and heals nothing) and ends the warm-up, as does a broken slot. `n` is
+  // remembered: every successful reset() warms the pool back up to it (see there).
   size_t warm(size_t n, const resilience::Deadline& deadline) {
     std::unique_lock<std::mutex> lock(mu_);
+    warm_target_ = n;
     for (;;) {
       size_t ready = 0;
       std::optional<size_t> empty;
@@ -214,6 +218,11 @@ class ConnectionPool {
 
   // The heal action: drops every connection (busy ones when they come back), forgets broken state,
   // then opens one connection and probes it so the caller learns whether the dependency is back.
+  // When the pool was warmed (warm()), a successful reset warms it back up, for at most
+  // kRewarmBudget more so that the heal's outcome is not held back (what is not open by then opens
+  // on demand): otherwise every request after a heal would open its own connection, and against a server that
+  // forks per connection (PostgreSQL) on a loaded machine those connects time out, break slots and
+  // call for the next heal, which drops the pool again.
   resilience::Result<std::string> reset(const Probe& probe, const resilience::Deadline& deadline) {
     std::vector<std::unique_ptr<Conn>> doomed;
     size_t dropped = 0;
@@ -238,7 +247,16 @@ class ConnectionPool {
       if (probe_breaks_(r.error())) l.value().mark_broken(r.error());
       return r.error();
     }
-    return "reset " + std::to_string(dropped) + " connection(s), reconnected";
+    l.value().release();
+    size_t target;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      target = warm_target_;
+    }
+    if (target <= 1) return "reset " + std::to_string(dropped) + " connection(s), reconnected";
+    const size_t open = warm(target, deadline.child(kRewarmBudget));
+    return "reset " + std::to_string(dropped) + " connection(s), reconnected, " + std::to_string(open) + " of " +
+           std::to_string(target) + " open again";
   }
 
   PoolStats stats() const {
@@ -323,6 +341,7 @@ class ConnectionPool {
   const Factory factory_;
   const BreakPolicy probe_breaks_;
   size_t probe_cursor_ = 0;  // guarded by mu_: the slot the next check starts probing from
+  size_t warm_target_ = 0;   // guarded by mu_: the last warm()'s n, restored after each reset()
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Slot> slots_;

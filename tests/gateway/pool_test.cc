@@ -175,6 +175,32 @@ TEST(ConnectionPool, WarmOpensConnectionsAheadOfDemand) {
   EXPECT_EQ(pool.warm(9, soon), 5u) << "never more than the pool holds";
 }
 
+TEST(ConnectionPool, AResetOfAWarmedPoolWarmsItBackUp) {
+  ManualClock clock;
+  int next_id = 1;
+  bool refuse_after_first = false;
+  int connects_since_reset = 0;
+  ConnectionPool<Conn> pool("db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+    if (refuse_after_first && connects_since_reset++ >= 1) return Error::timeout("connect timeout after 200 ms");
+    return std::make_unique<Conn>(Conn{next_id++});
+  });
+  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  auto probe = [](Conn&, const Deadline&) -> Result<Unit> { return Unit{}; };
+  ASSERT_EQ(pool.warm(3, soon), 3u);
+  { auto l = pool.acquire(soon); l.value().mark_broken(Error::network("EOF")); }
+  auto r = pool.reset(probe, soon);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value(), "reset 3 connection(s), reconnected, 3 of 3 open again");
+  EXPECT_EQ(pool.stats().ready, 3u);
+  EXPECT_EQ(pool.stats().broken, 0u);
+  // A warm-up connect that fails after the reset's own connect: the heal still succeeded, nothing broke.
+  refuse_after_first = true;
+  r = pool.reset(probe, soon);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value(), "reset 3 connection(s), reconnected, 1 of 3 open again");
+  EXPECT_EQ(pool.stats().broken, 0u);
+}
+
 TEST(ConnectionPool, AFailedWarmUpConnectBreaksNothing) {
   PoolHarness h;
   h.refuse = true;
