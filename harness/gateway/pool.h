@@ -208,11 +208,17 @@ class ConnectionPool {
         return ready;
       }
       ++connects_;
+      std::unique_ptr<Conn> stale;
       if (gen == generation_) {
         slots_[i].conn = std::move(c.value());
         slots_[i].state = State::kReady;
+      } else {
+        stale = std::move(c.value());  // a reset ran meanwhile and decided this slot's fate
       }
+      lock.unlock();
       cv_.notify_all();
+      stale.reset();  // closes the socket outside the lock
+      lock.lock();
     }
   }
 
@@ -220,9 +226,9 @@ class ConnectionPool {
   // then opens one connection and probes it so the caller learns whether the dependency is back.
   // When the pool was warmed (warm()), a successful reset warms it back up, for at most
   // kRewarmBudget more so that the heal's outcome is not held back (what is not open by then opens
-  // on demand): otherwise every request after a heal would open its own connection, and against a server that
-  // forks per connection (PostgreSQL) on a loaded machine those connects time out, break slots and
-  // call for the next heal, which drops the pool again.
+  // on demand). Otherwise every request after a heal would open its own connection, and against a
+  // server that forks per connection (PostgreSQL) on a loaded machine those connects time out,
+  // break slots and call for the next heal, which drops the pool again.
   resilience::Result<std::string> reset(const Probe& probe, const resilience::Deadline& deadline) {
     std::vector<std::unique_ptr<Conn>> doomed;
     size_t dropped = 0;
