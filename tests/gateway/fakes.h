@@ -54,6 +54,10 @@ struct FakeDependencyBase {
   std::function<void(bool)> after_heal;  // told whether the heal succeeded
   std::vector<size_t> prewarms;          // the n of each prewarm(); answers min(n, open_on_prewarm)
   size_t open_on_prewarm = SIZE_MAX;
+  size_t prewarm(size_t n) {
+    prewarms.push_back(n);
+    return n < open_on_prewarm ? n : open_on_prewarm;
+  }
 };
 
 class FakeCache final : public CacheClient {
@@ -77,10 +81,7 @@ class FakeCache final : public CacheClient {
     return dep.checks.next();
   }
   Result<std::string> heal(const Deadline&) override { return dep.heals.next(); }
-  size_t prewarm(size_t n, const Deadline&) override {
-    dep.prewarms.push_back(n);
-    return n < dep.open_on_prewarm ? n : dep.open_on_prewarm;
-  }
+  size_t prewarm(size_t n, const Deadline&) override { return dep.prewarm(n); }
 };
 
 class FakeDb final : public DbClient {
@@ -107,10 +108,7 @@ class FakeDb final : public DbClient {
     if (dep.after_heal) dep.after_heal(r.ok());
     return r;
   }
-  size_t prewarm(size_t n, const Deadline&) override {
-    dep.prewarms.push_back(n);
-    return n < dep.open_on_prewarm ? n : dep.open_on_prewarm;
-  }
+  size_t prewarm(size_t n, const Deadline&) override { return dep.prewarm(n); }
 };
 
 class FakeRpc final : public RpcClient {

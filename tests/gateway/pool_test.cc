@@ -34,6 +34,16 @@ struct PoolHarness {
   Deadline soon() { return Deadline::after(clock, std::chrono::milliseconds(100)); }
 };
 
+// A pool of five whose connections are numbered 1, 2, ... in the order they are opened.
+struct FivePool {
+  ManualClock clock;
+  int next_id = 1;
+  ConnectionPool<Conn> pool{"db", 5, [this](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+                              return std::make_unique<Conn>(Conn{next_id++});
+                            }};
+  Deadline soon() { return Deadline::after(clock, std::chrono::milliseconds(100)); }
+};
+
 TEST(ConnectionPool, ReusesAnIdleConnection) {
   PoolHarness h;
   int first;
@@ -104,12 +114,9 @@ TEST(ConnectionPool, CheckProbesIdleConnectionsAndReportsTheBrokenOnes) {
 }
 
 TEST(ConnectionPool, ACheckProbesAFewConnectionsAndRotatesThroughThePool) {
-  ManualClock clock;
-  int next_id = 1;
-  ConnectionPool<Conn> pool("db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
-    return std::make_unique<Conn>(Conn{next_id++});
-  });
-  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  FivePool f;
+  auto& pool = f.pool;
+  auto soon = f.soon();
   {
     std::vector<ConnectionPool<Conn>::Lease> open;
     for (int i = 0; i < 5; ++i) {
@@ -156,12 +163,9 @@ TEST(ConnectionPool, ACheckOfABusyPoolProbesOnlyIdleConnections) {
 }
 
 TEST(ConnectionPool, WarmOpensConnectionsAheadOfDemand) {
-  ManualClock clock;
-  int next_id = 1;
-  ConnectionPool<Conn> pool("db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
-    return std::make_unique<Conn>(Conn{next_id++});
-  });
-  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  FivePool f;
+  auto& pool = f.pool;
+  auto soon = f.soon();
   EXPECT_EQ(pool.warm(3, soon), 3u);
   EXPECT_EQ(pool.stats().ready, 3u);
   EXPECT_EQ(pool.stats().connects, 3u);
