@@ -163,6 +163,10 @@ std::vector<AttackOutcome> attack_while_serving(int port, const std::vector<Atta
                                                 const std::function<bool()>& good, int* good_count) {
   std::vector<AttackOutcome> outcomes(attacks.size());
   std::atomic<size_t> closing_finished{0};
+  // Holding attacks whose bytes are all out (or failed to go out). The good client keeps working until
+  // every one of them is in place: a thread scheduled late on a loaded machine must not find the test
+  // already over and its frame never sent (seen once in CI).
+  std::atomic<size_t> holding_placed{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (size_t i = 0; i < attacks.size(); ++i) {
@@ -175,7 +179,9 @@ std::vector<AttackOutcome> attack_while_serving(int port, const std::vector<Atta
       if (c.ok()) {
         auto until = SteadyTime::now() + kBadClientDeadline;
         std::string bytes = a.payload();
-        o.sent = c.send_all(bytes, until, &stop);
+        // A holding attack's send is never cut short by `stop`: the good client waits for it instead.
+        o.sent = c.send_all(bytes, until, a.expect_close ? &stop : nullptr);
+        if (!a.expect_close) ++holding_placed;
         if (a.expect_close) {
           o.reply = c.read_to_eof(until);
         } else {
@@ -184,6 +190,8 @@ std::vector<AttackOutcome> attack_while_serving(int port, const std::vector<Atta
           o.reply = c.read_until([&](const std::string& d) { return stop.load() && d.size() >= a.reply_prefix.size(); },
                                  until);
         }
+      } else if (!a.expect_close) {
+        ++holding_placed;  // could not connect: nothing to wait for (the outcome fails the test)
       }
       if (a.expect_close) ++closing_finished;
     });
@@ -192,12 +200,13 @@ std::vector<AttackOutcome> attack_while_serving(int port, const std::vector<Atta
   constexpr int kMaxGood = 1000000;
   int good_done = 0, good_failed = 0;
   auto hard_stop = SteadyTime::now() + kBadClientDeadline + 5s;
-  // The good client works at least a few rounds, and for as long as any closing attack is running
-  // (the holding ones wait for it).
+  // The good client works at least a few rounds, for as long as any closing attack is running, and
+  // until every holding attack has sent its frame (the holding ones then wait for it).
   size_t closing = 0;
   for (const auto& a : attacks) closing += a.expect_close ? 1 : 0;
+  const size_t holding = attacks.size() - closing;
   while (good_done < kMaxGood && SteadyTime::now() < hard_stop &&
-         (good_done < 20 || closing_finished.load() < closing)) {
+         (good_done < 20 || closing_finished.load() < closing || holding_placed.load() < holding)) {
     if (!good()) {
       ++good_failed;
       break;
