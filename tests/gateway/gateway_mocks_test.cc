@@ -139,7 +139,21 @@ TEST_F(GatewayWithMocks, ExhaustedDatabaseIsHealedAndTheBreakerClosesAfterwards)
     return e["type"] == "heal.attempt" && e["name"] == "db" && e["outcome"] == "success";
   });
   ASSERT_TRUE(healed) << "no successful heal of db";
+  // The successful heal's reset starts after the last failure the monitor published (a failed check
+  // or a failed heal attempt: events go out before the heal work is handed on), and its own event
+  // comes only after the reset, so a request may be served by fresh connections just before that
+  // event. Up to the last published failure, none may be.
+  size_t heal_began = after_open;
   for (size_t i = after_open; i < events_.size(); ++i) {
+    const json& e = events_[i];  // const: every field read with value(), a missing key is not UB
+    if (e.value("name", "") != "db") continue;
+    const std::string type = e.value("type", "");
+    if ((type == "health.check" && e.value("status", "") != "HEALTHY") ||
+        (type == "heal.attempt" && e.value("outcome", "") == "failure"))
+      heal_began = i;
+  }
+  ASSERT_GT(heal_began, after_open) << "no failed check or heal of db was published before the heal";
+  for (size_t i = after_open; i < heal_began; ++i) {
     if (events_[i]["type"] == "request") {
       EXPECT_NE(events_[i]["served_by"], "primary") << events_[i].dump();
     }

@@ -17,9 +17,11 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// The default connect timeout is for connections that must succeed: long enough that a loaded
+// sanitizer run never trips it. Refused connections fail at once whatever the timeout.
 class Pg {
  public:
-  explicit Pg(int port, int timeout_s = 3) {
+  explicit Pg(int port, int timeout_s = 10) {
     std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port) +
                            " user=chaos dbname=mock sslmode=prefer connect_timeout=" + std::to_string(timeout_s);
     conn_ = PQconnectdb(conninfo.c_str());
@@ -62,6 +64,8 @@ class Pg {
 class MockDbTest : public MockFixture {
  protected:
   void SetUp() override { launch("mock-db"); }
+  // How many requests the mock says a fault of `kind` touched (GET /stats).
+  int touched_by(const std::string& kind) { return control().stats()["requests_failed_by_fault"][kind].get<int>(); }
 };
 
 TEST_F(MockDbTest, RunsTheGatewayStatementsThroughLibpq) {
@@ -120,11 +124,12 @@ TEST_F(MockDbTest, LatencyHangAndPartialAsLibpqSeesThem) {
   auto t0 = Clock::now();
   EXPECT_EQ(db.exec("SELECT 1").status, PGRES_TUPLES_OK);
   EXPECT_GE(elapsed_ms(t0), 190.0);
+  EXPECT_EQ(touched_by("latency"), 1);
   EXPECT_EQ(control().remove("slow").status, 200);
-  // Recovered: the same query is answered well inside the 200 ms the fault added.
-  t0 = Clock::now();
+  // Recovered: the same query is answered, and the mock's own counter shows no latency was applied to
+  // it (a wall-clock bound would also measure how long this thread was descheduled).
   EXPECT_EQ(db.exec("SELECT 1").status, PGRES_TUPLES_OK);
-  EXPECT_LT(elapsed_ms(t0), 150.0) << "the latency outlived its removal";
+  EXPECT_EQ(touched_by("latency"), 1) << "the latency outlived its removal";
 
   control().must_add({{"type", "partial"}, {"fraction", 0.6}, {"id", "cut"}});
   auto cut = db.exec("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3");
@@ -142,7 +147,8 @@ TEST_F(MockDbTest, LatencyHangAndPartialAsLibpqSeesThem) {
   Pg hung(port());
   ASSERT_TRUE(hung.ok()) << "startup is not subject to request faults";
   ASSERT_EQ(PQsendQuery(hung.raw(), "SELECT 1"), 1);
-  // The query is never answered: the socket stays silent past a generous wait.
+  // The mock held the query (counted once it has read it), and the socket stays silent meanwhile.
+  EXPECT_TRUE(eventually([&] { return touched_by("hang") == 1; }, 10s)) << control().stats().dump();
   pollfd p{PQsocket(hung.raw()), POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 400), 0);
   control().remove("stuck");
@@ -161,7 +167,7 @@ TEST_F(MockDbTest, ExhaustAndDisconnectBreakOldConnectionsOnly) {
   control().remove("ex");
   control().must_add({{"type", "disconnect"}, {"duration_ms", 200}});
   EXPECT_NE(fresh.exec("SELECT 1").status, PGRES_TUPLES_OK);
-  EXPECT_TRUE(eventually([&] { return Pg(port(), 1).ok(); }, 3s));
+  EXPECT_TRUE(eventually([&] { return Pg(port()).ok(); }, 10s));
 }
 
 TEST_F(MockDbTest, ExtendedProtocolIsRefusedWithAnErrorNotAHang) {
@@ -211,7 +217,7 @@ TEST_F(MockDbTest, DownRefusesNewConnectionsLeavesOpenOnesAndReopensOnTheSamePor
   EXPECT_EQ(still.status, PGRES_TUPLES_OK) << "down must leave open connections alone: " << still.message;
 
   EXPECT_EQ(control().remove(id).status, 200);
-  ASSERT_TRUE(eventually([&] { return Pg(port(), 2).ok(); }, 3s)) << "the listener did not reopen on port " << port();
+  ASSERT_TRUE(eventually([&] { return Pg(port()).ok(); }, 10s)) << "the listener did not reopen on port " << port();
   Pg after(port());
   EXPECT_EQ(after.exec("SELECT 1").rows, (std::vector<std::vector<std::string>>{{"1"}}));
 }
@@ -220,37 +226,44 @@ TEST_F(MockDbTest, FlapAlternatesRefusedAndAcceptedConnectionsThenStaysUpOnceCle
   constexpr int kPeriodMs = 150;
   std::string id = control().must_add({{"type", "flap"}, {"period_ms", kPeriodMs}});
   ASSERT_FALSE(id.empty());
-  // Watch with libpq for several periods: it must see both refused and working connections.
+  // Watch with libpq for several periods: it must see both refused and working connections. The loop
+  // ends as soon as it has, so the 10 s bound costs nothing when the flap works and only keeps a
+  // descheduled client from missing the phases. A refusal is "Connection refused" (the listener is
+  // closed); a connection that was queued when the listener closed is reset instead, which is the
+  // kernel's doing, not the flap's, so it is only reported.
   bool saw_refused = false, saw_served_after_refused = false;
-  std::string refused_error;
+  std::string other_failures;
   auto t0 = Clock::now();
-  while (elapsed_ms(t0) < 8.0 * kPeriodMs && !saw_served_after_refused) {
-    Pg db(port(), 2);
+  while (elapsed_ms(t0) < 10'000.0 && !saw_served_after_refused) {
+    Pg db(port());
     if (!db.ok()) {
-      saw_refused = true;
-      refused_error = db.error();
+      if (db.error().find("Connection refused") != std::string::npos) {
+        saw_refused = true;
+      } else {
+        other_failures += db.error();
+      }
     } else if (saw_refused && db.exec("SELECT 1").status == PGRES_TUPLES_OK) {
       saw_served_after_refused = true;
     }
     std::this_thread::sleep_for(10ms);
   }
-  EXPECT_TRUE(saw_refused) << "flap never took the listener down";
+  EXPECT_TRUE(saw_refused) << "flap never refused a connection; other failures: " << other_failures;
   EXPECT_TRUE(saw_served_after_refused) << "flap never brought the listener back up";
-  EXPECT_NE(refused_error.find("Connection refused"), std::string::npos) << refused_error;
 
   EXPECT_EQ(control().clear().status, 200);
-  ASSERT_TRUE(eventually([&] { return Pg(port(), 2).ok(); }, 2s)) << "not up again after clearing";
-  // Steady: every connection over three full periods works (a flap still running would refuse some).
+  ASSERT_TRUE(eventually([&] { return Pg(port()).ok(); }, 10s)) << "not up again after clearing";
+  // Steady: every connection over at least three full periods works (a flap still running would refuse
+  // some). The loop runs until both the span and the number of connections are reached, so a slow
+  // client makes it longer, never a failure.
   t0 = Clock::now();
   int attempts = 0;
-  while (elapsed_ms(t0) < 3.0 * kPeriodMs) {
-    Pg db(port(), 2);
+  while (elapsed_ms(t0) < 3.0 * kPeriodMs || attempts < 4) {
+    Pg db(port());
     ASSERT_TRUE(db.ok()) << "connection " << attempts << " after clearing the flap: " << db.error();
     ASSERT_EQ(db.exec("SELECT 1").status, PGRES_TUPLES_OK);
     ++attempts;
     std::this_thread::sleep_for(10ms);
   }
-  EXPECT_GT(attempts, 3);
 }
 
 TEST_F(MockDbTest, CrashExitsWithTheGivenCodeAndBreaksOpenConnections) {
@@ -258,8 +271,8 @@ TEST_F(MockDbTest, CrashExitsWithTheGivenCodeAndBreaksOpenConnections) {
   ASSERT_TRUE(open_before.ok()) << open_before.error();
   HttpResult added = control().add_fault({{"type", "crash"}, {"exit_code", 5}});
   EXPECT_EQ(added.status, 201) << "the control reply leaves before the crash: " << added.body << added.error;
-  std::optional<int> status = mock().wait_exit(5s);
-  ASSERT_TRUE(status.has_value()) << "mock-db still running 5 s after the crash fault";
+  std::optional<int> status = mock().wait_exit(20s);  // returns as soon as it exited
+  ASSERT_TRUE(status.has_value()) << "mock-db still running 20 s after the crash fault";
   ASSERT_TRUE(WIFEXITED(*status)) << "killed by a signal instead of exiting: wait status " << *status;
   EXPECT_EQ(WEXITSTATUS(*status), 5);
   EXPECT_NE(open_before.exec("SELECT 1").status, PGRES_TUPLES_OK);

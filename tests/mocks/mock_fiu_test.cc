@@ -4,6 +4,7 @@
 // real client (hiredis, cpp-httplib, libpq), and libfiu's POSIX preload (fiu-run) making a mock's libc
 // calls fail.
 #include "mock_test_fixture.h"
+#include "sanitizer_scale.h"
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
@@ -18,10 +19,13 @@ namespace chaos::mocks::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
-// PING on a fresh connection: "PONG", an "ERR ..." text, or "io: <why>" on a transport failure.
+// PING on a fresh connection: "PONG", an "ERR ..." text, or "io: <why>" on a transport failure. Every
+// failure a test expects here is a close or an error answer, never a timeout, so the timeout is long
+// enough that a loaded sanitizer run never trips it on a PING that should be answered.
 std::string ping(int port) {
-  timeval tv{1, 0};
+  timeval tv{10, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   if (!c || c->err) {
     std::string e = c ? c->errstr : "alloc";
@@ -97,9 +101,23 @@ TEST_F(MockFiuTest, ControlApiEnablesAndDisablesANamedPoint) {
   control().remove(id);
   EXPECT_EQ(ping(port()), "PONG");
 
-  id = control().must_add({{"type", "fiu"}, {"point", "mock/cache/*"}, {"duration_ms", 300}});
-  EXPECT_NE(ping(port()), "PONG");
-  EXPECT_TRUE(eventually([&] { return ping(port()) == "PONG"; }, 3s)) << "expiry disables the point";
+  // Expiry: t0 is taken before the add, so the point is enabled until at least t0 + kDurationMs on
+  // the monotonic clock the mock shares. A PING answered before then must fail; one answered PONG
+  // afterwards shows the expiry, not the add, decided when it healed.
+  constexpr int kDurationMs = 3000;
+  auto t0 = Clock::now();
+  id = control().must_add({{"type", "fiu"}, {"point", "mock/cache/*"}, {"duration_ms", kDurationMs}});
+  std::string during = ping(port());
+  double pinged_at = elapsed_ms(t0);
+  if (pinged_at < kDurationMs) {
+    EXPECT_NE(during, "PONG") << "answered " << pinged_at << " ms into a " << kDurationMs << " ms fault";
+  } else {
+    std::cerr << "note: the enabled-point check was skipped: the PING finished " << pinged_at
+              << " ms after the add, when the point may already have expired\n";
+  }
+  EXPECT_TRUE(eventually([&] { return ping(port()) == "PONG"; }, kDurationMs * 1ms + 10s)) << "expiry disables the point";
+  EXPECT_GE(elapsed_ms(t0), kDurationMs) << "the point healed before its duration";
+  EXPECT_TRUE(control().faults().empty());
 }
 
 TEST_F(MockFiuTest, FiuCtrlDrivesThePointsThroughTheRemoteControlFifo) {
@@ -114,8 +132,13 @@ TEST_F(MockFiuTest, FiuCtrlDrivesThePointsThroughTheRemoteControlFifo) {
   CommandResult off = run_command({"/usr/bin/fiu-ctrl", "-f", base, "-c", "disable name=mock/cache/write", pid}, 10s);
   EXPECT_EQ(off.output, "");
   EXPECT_EQ(ping(port()), "PONG");
-  // SIGTERM exits through exit(), so libfiu removes its fifos.
-  mock_->stop();
+  // SIGTERM exits through exit(), so libfiu removes its fifos. (MockProcess::stop would SIGKILL after a
+  // grace that a loaded sanitizer run could exceed, and that leaves the fifos: wait for the exit here.)
+  mock_->send_signal(SIGTERM);
+  std::optional<int> status = mock_->wait_exit(chaos::testkit::scaled(1000ms) + 20s);
+  ASSERT_TRUE(status.has_value()) << "mock-cache still running after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status << "\n"
+                                                                  << mock_->stderr_text();
   EXPECT_NE(access((base + "-" + pid + ".in").c_str(), F_OK), 0) << "fifo left behind";
 }
 
@@ -128,13 +151,14 @@ TEST_F(MockFiuTest, FiuRunPosixPreloadMakesTheMocksLibcCallsFail) {
   std::string got = ping(port());
   EXPECT_EQ(got.rfind("io:", 0), 0u) << got;
   EXPECT_TRUE(eventually([&] { return mock_->stderr_text().find("read failed: Connection reset by peer") != std::string::npos; },
-                         3s))
+                         10s))
       << mock_->stderr_text();
   // Failing calls must not leave the mock in a state it cannot shut down from: SIGTERM still ends it
-  // with exit code 0 (in a sanitizer build that also means no report at exit).
+  // with exit code 0 (in a sanitizer build that also means no report at exit). The wait returns as soon
+  // as it exited; its length only ends a mock that never does.
   mock_->send_signal(SIGTERM);
-  std::optional<int> status = mock_->wait_exit(5s);
-  ASSERT_TRUE(status.has_value()) << "mock-cache did not exit within 5 s of SIGTERM";
+  std::optional<int> status = mock_->wait_exit(chaos::testkit::scaled(1000ms) + 20s);
+  ASSERT_TRUE(status.has_value()) << "mock-cache did not exit after SIGTERM";
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status << "\n"
                                                                   << mock_->stderr_text();
   // Control: the same binary without the preload answers.
@@ -144,7 +168,8 @@ TEST_F(MockFiuTest, FiuRunPosixPreloadMakesTheMocksLibcCallsFail) {
 }
 
 // One request on a fresh connection with the service's real client, summarised as "ok", "answer: <the
-// protocol error the mock answered>" or "io: <transport failure>".
+// protocol error the mock answered>" or "io: <transport failure>". As with ping(), every expected
+// failure is a close or an answer, so the timeouts only bound a broken mock.
 std::string request_with_real_client(const std::string& service, int port) {
   if (service == "cache") {
     std::string got = ping(port);
@@ -152,12 +177,12 @@ std::string request_with_real_client(const std::string& service, int port) {
     return "answer: " + got;
   }
   if (service == "rpc") {
-    HttpResult r = http_request(port, "POST", "/rpc/user.get", R"({"id":7})", 2s);
+    HttpResult r = http_request(port, "POST", "/rpc/user.get", R"({"id":7})", 10s);
     if (r.status == 0) return "io: " + r.error;
     if (r.status == 200 && r.json()["result"] == nlohmann::json({{"id", 7}})) return "ok";
     return "answer: " + std::to_string(r.status) + " " + r.json().value("error", r.body);
   }
-  std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port) + " user=chaos dbname=mock connect_timeout=2";
+  std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port) + " user=chaos dbname=mock connect_timeout=10";
   PGconn* conn = PQconnectdb(conninfo.c_str());
   std::string out;
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -244,7 +269,7 @@ TEST_P(MockFiuPointTest, EnablingThePointFailsARealClientsRequestAndDisablingItH
   if (c.where == "read" || c.where == "write") {
     EXPECT_TRUE(eventually(
         [&] { return mock().stderr_text().find("libfiu point " + point + " failed: closing the connection") != std::string::npos; },
-        2s))
+        10s))
         << mock().stderr_text();
   }
   if (c.where != "handle") {
