@@ -7,6 +7,7 @@
 #include "runner/fault_injector.h"
 #include "runner/fiu_remote.h"
 #include "runner/http_client.h"
+#include "runner/port_reservation.h"
 #include "runner/process.h"
 #include "runner/real_servers.h"
 #include "runner/workload.h"
@@ -31,28 +32,20 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using expect::Verdict;
 
-// A free loopback port for a program that cannot pick its own (mocks and the gateway do, with 0).
-// Ports handed out by this process are never handed out twice, so parallel scenarios do not collide.
-int pick_free_port() {
+// A loopback port for a program that cannot pick its own (mocks and the gateway do, with 0), held
+// until that program is about to bind it (see PortReservation). Ports handed out by this process are
+// never handed out twice, so parallel scenarios do not collide even after a reservation is released.
+std::optional<PortReservation> reserve_free_port(std::string* error) {
   static std::mutex mu;
   static std::set<int> given;
   std::lock_guard<std::mutex> lock(mu);
   for (int attempt = 0; attempt < 50; ++attempt) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return 0;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-      port = ntohs(a.sin_port);
-    ::close(fd);
-    if (port > 0 && given.insert(port).second) return port;
+    auto r = PortReservation::take(error);
+    if (!r) return std::nullopt;
+    if (given.insert(r->port()).second) return r;
   }
-  return 0;
+  if (error) *error = "cannot reserve a loopback port: 50 ports in a row had been given out before";
+  return std::nullopt;
 }
 
 bool tcp_accepting(int port) {
@@ -168,6 +161,13 @@ class ScenarioRun {
   ProcessGroup group_;
   std::map<std::string, std::string> values_;
   std::map<std::string, std::unique_ptr<Launched>> launched_;
+  // Ports assigned to programs that cannot pick their own, by template key ("services.db.port",
+  // "sut.port"), held until the program is about to bind (or, for a real server, serves).
+  std::map<std::string, PortReservation> held_ports_;
+  void release_port(const std::string& key) {
+    auto it = held_ports_.find(key);
+    if (it != held_ports_.end()) held_ports_.erase(it);
+  }
   // Declared before group_ so it is destroyed after it: server folders go once their processes have.
   RealServers servers_;
   std::set<std::string> fiu_targets_;  // command services / "sut" with libfiu faults: run under the preload
@@ -430,16 +430,31 @@ expect::ScenarioResult ScenarioRun::run() {
   origin_ = launch_start;  // until the SUT is ready; reset below
 
   // Ports first: programs that cannot choose their own get one now, so templates can refer to them.
+  // Each is held (held_ports_) until its program is about to bind it.
+  bool ok = true;
+  auto assign_port = [&](const std::string& key, int fixed, const std::string& who) {
+    if (fixed) {
+      values_[key] = std::to_string(fixed);
+      return;
+    }
+    std::string error;
+    auto r = reserve_free_port(&error);
+    if (!r) {
+      fail(Verdict::kError, who + ": " + error);
+      ok = false;
+      return;
+    }
+    values_[key] = std::to_string(r->port());
+    held_ports_.emplace(key, std::move(*r));
+  };
   for (const auto& svc : s_.services) {
-    if (svc.has_control_api()) continue;
-    int port = svc.port ? svc.port : pick_free_port();
-    values_["services." + svc.id + ".port"] = std::to_string(port);
+    if (!ok || svc.has_control_api()) continue;
+    assign_port("services." + svc.id + ".port", svc.port, "service \"" + svc.id + "\"");
   }
-  if (!s_.sut.is_builtin()) values_["sut.port"] = std::to_string(s_.sut.port ? s_.sut.port : pick_free_port());
+  if (ok && !s_.sut.is_builtin()) assign_port("sut.port", s_.sut.port, "system under test");
 
   // Start order: mocks (they pick their ports), real servers, command services, then the proxies,
   // whose upstreams must be listening by then.
-  bool ok = true;
   for (const auto& svc : s_.services) {
     if (!ok || !svc.is_mock()) continue;
     ok = launch_controlled(svc, {(fs::path(o_.bin_dir) / scenario::to_string(*svc.mock)).string()}, injector);
@@ -463,7 +478,9 @@ expect::ScenarioResult ScenarioRun::run() {
     scenario::Readiness ready = svc.ready;
     ready.kind = scenario::Readiness::Kind::kTcp;
     ready.target = std::to_string(port);
+    // redis-server and PostgreSQL bind with SO_REUSEADDR, so the port stays held until they serve.
     ok = launch(svc.id, plan->spec.argv, svc.env, ready, false, plan->spec, plan->ready);
+    release_port("services." + svc.id + ".port");
   }
   for (const auto& svc : s_.services) {
     if (!ok || !svc.is_command()) continue;
@@ -474,6 +491,7 @@ expect::ScenarioResult ScenarioRun::run() {
       ok = false;
       break;
     }
+    release_port("services." + svc.id + ".port");  // a user's program may bind without SO_REUSEADDR
     ok = launch(svc.id, *argv, svc.env, svc.ready, false);
   }
   for (const auto& svc : s_.services) {
@@ -536,6 +554,7 @@ expect::ScenarioResult ScenarioRun::run() {
         events_skip = EventFileTailer::current_end(*p);
       }
     }
+    release_port("sut.port");  // a user's program may bind without SO_REUSEADDR
     if (ok) ok = launch("sut", argv, s_.sut.env, s_.sut.ready, true);
     if (ok && s_.sut.is_builtin()) {
       auto& rl = *launched_["sut"]->ready_line;

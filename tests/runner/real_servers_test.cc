@@ -3,6 +3,8 @@
 // "ready" means serving clients. Needs redis-server and PostgreSQL installed (scripts/install_deps.sh).
 #include "runner/real_servers.h"
 
+#include "runner/port_reservation.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -23,16 +26,13 @@ using chaos::scenario::ServerKind;
 
 namespace {
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+// A loopback port held until the server serves (redis-server and PostgreSQL bind with SO_REUSEADDR),
+// so no parallel test takes it during initdb, as the runner does.
+chaos::runner::PortReservation hold_port() {
+  std::string error;
+  auto r = chaos::runner::PortReservation::take(&error);
+  if (!r) throw std::runtime_error(error);
+  return std::move(*r);
 }
 
 // Sends `request` and returns what arrives within `limit` (up to `want` bytes).
@@ -92,7 +92,8 @@ TEST_F(RealServersTest, RedisRunsFromATemporaryDirectoryThatIsRemovedAfterwards)
   {
     ProcessGroup group;
     RealServers servers;
-    int port = free_port();
+    auto held = hold_port();
+    int port = held.port();
     std::string error;
     auto plan = servers.prepare(ServerKind::kRedis, "kv", port, {"--maxclients", "50"}, group, log_dir_.string(),
                                 chaos::SteadyClock::instance().now() + 10s, nullptr, &error);
@@ -120,7 +121,8 @@ TEST_F(RealServersTest, PostgresIsInitialisedRunsAsAnUnprivilegedUserAndStopsFas
   {
     ProcessGroup group;
     RealServers servers;
-    int port = free_port();
+    auto held = hold_port();
+    int port = held.port();
     std::string error;
     auto plan = servers.prepare(ServerKind::kPostgres, "pg", port, {"-c", "max_connections=12"}, group,
                                 log_dir_.string(), chaos::SteadyClock::instance().now() + 30s, nullptr, &error);
