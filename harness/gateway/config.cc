@@ -2,6 +2,8 @@
 // range-checked, and the error names the JSON path (e.g. `db.breaker.minimum_calls`).
 #include "gateway/config.h"
 
+#include "gateway/real_clients.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -162,7 +164,7 @@ void apply_degraded(const json& o, const std::string& path, DegradedSettings& d)
 void apply_dependency(const json& o, const std::string& path, DependencySettings& d) {
   expect_object(o, path,
                 {"breaker", "retry", "timeout_ms", "connect_timeout_ms", "overall_timeout_ms", "bulkhead", "pool_size",
-                 "degraded", "health_timeout_ms", "pool_prewarm"});
+                 "degraded", "health_timeout_ms", "heal_after_failures", "pool_prewarm"});
   for (auto it = o.begin(); it != o.end(); ++it) {
     std::string p = join_path(path, it.key());
     const json& v = it.value();
@@ -173,6 +175,7 @@ void apply_dependency(const json& o, const std::string& path, DependencySettings
     else if (it.key() == "overall_timeout_ms") d.overall_timeout = ms(v, p, 1, 600'000);
     else if (it.key() == "pool_size") d.pool_size = uinteger(v, p, 1, 1024);
     else if (it.key() == "health_timeout_ms") d.health_timeout = ms(v, p, 1, 600'000);
+    else if (it.key() == "heal_after_failures") d.heal_after_failures = uinteger(v, p, 1, 1000);
     else if (it.key() == "pool_prewarm") {
       if (path == "rpc") throw ConfigError(p + ": not supported for rpc (its HTTP clients connect on first use)");
       d.pool_prewarm = uinteger(v, p, 0, 1024);
@@ -200,12 +203,13 @@ void apply_health(const json& o, const std::string& path, HealthSettings& h) {
     else if (it.key() == "running_threshold") h.running_threshold = number(v, p, 0, 1);
     else if (it.key() == "degraded_threshold") h.degraded_threshold = number(v, p, 0, 1);
     else if (it.key() == "heal") {
-      expect_object(v, p, {"enabled", "max_attempts", "backoff_ms", "multiplier", "max_backoff_ms"});
+      expect_object(v, p, {"enabled", "max_attempts", "after_failures", "backoff_ms", "multiplier", "max_backoff_ms"});
       HealSettings& s = h.heal;
       for (auto jt = v.begin(); jt != v.end(); ++jt) {
         std::string q = join_path(p, jt.key());
         if (jt.key() == "enabled") s.enabled = boolean(jt.value(), q);
         else if (jt.key() == "max_attempts") s.max_attempts = uinteger(jt.value(), q, 1, 100000);
+        else if (jt.key() == "after_failures") s.after_failures = uinteger(jt.value(), q, 1, 1000);
         else if (jt.key() == "backoff_ms") s.backoff = ms(jt.value(), q);
         else if (jt.key() == "multiplier") s.multiplier = number(jt.value(), q, 1, 100);
         else if (jt.key() == "max_backoff_ms") s.max_backoff = ms(jt.value(), q);
@@ -335,6 +339,19 @@ Options parse_options(const std::vector<std::string>& args) {
 std::string usage() {
   return "usage: gateway --port N [--cache HOST:PORT] [--db HOST:PORT] [--rpc HOST:PORT] [--config FILE] "
          "[--seed N]";
+}
+
+ClientSettings client_settings(const Endpoint& e, const DependencySettings& d, const HealthSettings& h) {
+  ClientSettings s;
+  s.host = e.host;
+  s.port = e.port;
+  s.timeout = d.timeout;
+  s.connect_timeout = d.connect_timeout;
+  s.pool_size = d.effective_pool_size();
+  // With a heal that waits for failures in a row, a failed probe must not break its connection: a
+  // broken slot fails every later check until the heal, which would make the wait meaningless.
+  s.drop_failed_probes = heal_after_failures(d, h) > 1;
+  return s;
 }
 
 }  // namespace chaos::gateway

@@ -48,6 +48,8 @@ struct DependencySettings {
   // This dependency's health-check budget (0: health.timeout). A Redis PING and a SELECT 1 to a
   // process-per-connection PostgreSQL need not share one limit.
   std::chrono::milliseconds health_timeout{0};
+  // This dependency's consecutive failed health checks before it is healed (0: health.heal.after_failures).
+  uint32_t heal_after_failures = 0;
   // Connections opened at start, before the ready line (cache and db; httplib connects lazily). A
   // server that forks per connection (PostgreSQL) then pays that cost before the load, not inside it.
   uint32_t pool_prewarm = 0;
@@ -60,6 +62,8 @@ struct HealSettings {
   // check is HEALTHY again, and broken cache/db connections are only replaced by healing: the default
   // covers about a minute of outage with the backoff below.
   uint32_t max_attempts = 60;
+  // Failed checks in a row before an episode's first attempt (the library's heal_after_failures).
+  uint32_t after_failures = 1;
   std::chrono::milliseconds backoff{100};
   double multiplier = 2.0;
   std::chrono::milliseconds max_backoff{1000};
@@ -74,6 +78,11 @@ struct HealthSettings {
   double degraded_threshold = 0.5;  // availability >= this: DEGRADED, below: CRITICAL
   HealSettings heal;
 };
+
+// The dependency's heal_after_failures, or health.heal.after_failures where it has none.
+inline uint32_t heal_after_failures(const DependencySettings& d, const HealthSettings& h) {
+  return d.heal_after_failures ? d.heal_after_failures : h.heal.after_failures;
+}
 
 struct GatewayConfig {
   DependencySettings cache;

@@ -119,6 +119,7 @@ void Gateway::add_health_check(const std::string& name, Dependency* dep, const D
     return resilience::HealResult{true, r.value()};
   };
   c.max_heal_attempts = h.heal.max_attempts;
+  c.heal_after_failures = heal_after_failures(s, h);
   c.heal_backoff_initial = h.heal.backoff;
   c.heal_backoff_multiplier = h.heal.multiplier;
   c.heal_backoff_max = h.heal.max_backoff;

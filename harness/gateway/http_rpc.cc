@@ -39,7 +39,8 @@ class HttpRpc final : public RpcClient {
   explicit HttpRpc(const ClientSettings& s)
       : s_(s), pool_("rpc", s.pool_size, [this](const Deadline&) -> Result<std::unique_ptr<HttpConn>> {
           return std::make_unique<HttpConn>(s_.host, s_.port);
-        }, [](const Error& e) { return breaks_client(e); }) {}
+        }, [](const Error& e) { return breaks_client(e); },
+        s.drop_failed_probes ? ConnectionPool<HttpConn>::ProbeFailure::kDrop : ConnectionPool<HttpConn>::ProbeFailure::kBreak) {}
 
   Result<nlohmann::json> call(const std::string& method, const nlohmann::json& params, const Deadline& d) override {
     auto lease = pool_.acquire(d);

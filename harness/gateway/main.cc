@@ -23,16 +23,6 @@ namespace rs = chaos::resilience;
 
 namespace {
 
-gw::ClientSettings client_settings(const gw::Endpoint& e, const gw::DependencySettings& d) {
-  gw::ClientSettings s;
-  s.host = e.host;
-  s.port = e.port;
-  s.timeout = d.timeout;
-  s.connect_timeout = d.connect_timeout;
-  s.pool_size = d.effective_pool_size();
-  return s;
-}
-
 void reply(httplib::Response& res, const gw::HttpAnswer& a) {
   res.status = a.status;
   if (!a.served_by.empty()) res.set_header("X-Served-By", a.served_by);
@@ -74,9 +64,9 @@ int main(int argc, char** argv) {
 
   gw::Dependencies deps;
   const gw::GatewayConfig& cfg = opt.config;
-  if (opt.cache) deps.cache = gw::make_redis_cache(client_settings(*opt.cache, cfg.cache));
-  if (opt.db) deps.db = gw::make_postgres_db(client_settings(*opt.db, cfg.db));
-  if (opt.rpc) deps.rpc = gw::make_http_rpc(client_settings(*opt.rpc, cfg.rpc));
+  if (opt.cache) deps.cache = gw::make_redis_cache(gw::client_settings(*opt.cache, cfg.cache, cfg.health));
+  if (opt.db) deps.db = gw::make_postgres_db(gw::client_settings(*opt.db, cfg.db, cfg.health));
+  if (opt.rpc) deps.rpc = gw::make_http_rpc(gw::client_settings(*opt.rpc, cfg.rpc, cfg.health));
   gw::Gateway gateway(cfg, std::move(deps), env);
 
   httplib::Server server;

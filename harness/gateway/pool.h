@@ -42,6 +42,7 @@ struct PoolStats {
   uint64_t connects = 0;
   uint64_t connect_failures = 0;
   uint64_t resets = 0;
+  uint64_t dropped = 0;  // connections closed after a failed probe (ProbeFailure::kDrop)
   std::string last_error;  // why the most recent slot broke
 };
 
@@ -55,10 +56,19 @@ class ConnectionPool {
   // is a trivial command, so a connection that cannot answer it is not trusted until reconnected).
   using BreakPolicy = std::function<bool(const resilience::Error&)>;
 
-  ConnectionPool(std::string name, size_t size, Factory factory, BreakPolicy probe_breaks = nullptr)
+  // What happens to a probed connection the BreakPolicy condemns. kBreak holds the slot BROKEN until
+  // the heal (so every check fails until then); kDrop closes it and leaves the slot EMPTY, reopened on
+  // demand, so only that check fails: for a dependency whose heal waits for several failed checks in a
+  // row (HealthCheckConfig::heal_after_failures), where one slow answer from a busy server must not
+  // turn into a run of failed checks and a heal. Requests' own mark_broken always breaks.
+  enum class ProbeFailure { kBreak, kDrop };
+
+  ConnectionPool(std::string name, size_t size, Factory factory, BreakPolicy probe_breaks = nullptr,
+                 ProbeFailure on_probe_failure = ProbeFailure::kBreak)
       : name_(std::move(name)),
         factory_(std::move(factory)),
         probe_breaks_(probe_breaks ? std::move(probe_breaks) : [](const resilience::Error&) { return true; }),
+        on_probe_failure_(on_probe_failure),
         slots_(size == 0 ? 1 : size) {}
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
@@ -75,6 +85,7 @@ class ConnectionPool {
         slot_ = o.slot_;
         gen_ = o.gen_;
         broken_ = std::move(o.broken_);
+        drop_ = o.drop_;
       }
       return *this;
     }
@@ -83,8 +94,10 @@ class ConnectionPool {
     Conn* operator->() const { return pool_->slots_[slot_].conn.get(); }
     // The connection failed at the transport level: it stays broken until the pool is reset.
     void mark_broken(const resilience::Error& e) { broken_ = resilience::describe(e); }
+    // Closes the connection when released, leaving the slot EMPTY (not broken).
+    void drop() { drop_ = true; }
     void release() {
-      if (pool_) std::exchange(pool_, nullptr)->give_back(slot_, gen_, std::move(broken_));
+      if (pool_) std::exchange(pool_, nullptr)->give_back(slot_, gen_, std::move(broken_), drop_);
     }
     size_t slot() const { return slot_; }
 
@@ -93,6 +106,7 @@ class ConnectionPool {
     size_t slot_ = 0;
     uint64_t gen_ = 0;
     std::string broken_;
+    bool drop_ = false;
   };
 
   resilience::Result<Lease> acquire(const resilience::Deadline& deadline) {
@@ -165,7 +179,13 @@ class ConnectionPool {
       auto r = probe(*l, deadline);
       if (!r.ok()) {
         if (!first) first = r.error();
-        if (probe_breaks_(r.error())) l.mark_broken(r.error());
+        if (probe_breaks_(r.error())) {
+          if (on_probe_failure_ == ProbeFailure::kDrop) {
+            l.drop();
+          } else {
+            l.mark_broken(r.error());
+          }
+        }
       }
       l.release();
     }
@@ -277,6 +297,7 @@ class ConnectionPool {
     }
     st.connects = connects_;
     st.connect_failures = connect_failures_;
+    st.dropped = dropped_;
     st.resets = resets_;
     st.last_error = last_error_;
     return st;
@@ -322,7 +343,7 @@ class ConnectionPool {
     return c.error();
   }
 
-  void give_back(size_t i, uint64_t gen, std::string broken) {
+  void give_back(size_t i, uint64_t gen, std::string broken, bool drop) {
     std::unique_ptr<Conn> doomed;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -338,6 +359,11 @@ class ConnectionPool {
         s.state = State::kBroken;
         s.error = broken;
         last_error_ = std::move(broken);
+      } else if (drop) {
+        doomed = std::move(s.conn);
+        s.state = State::kEmpty;
+        s.error.clear();
+        ++dropped_;
       }
     }
     cv_.notify_all();
@@ -346,6 +372,7 @@ class ConnectionPool {
   const std::string name_;
   const Factory factory_;
   const BreakPolicy probe_breaks_;
+  const ProbeFailure on_probe_failure_;
   size_t probe_cursor_ = 0;  // guarded by mu_: the slot the next check starts probing from
   size_t warm_target_ = 0;   // guarded by mu_: the last warm()'s n, restored after each reset()
   mutable std::mutex mu_;
@@ -354,6 +381,7 @@ class ConnectionPool {
   uint64_t generation_ = 0;
   uint64_t connects_ = 0;
   uint64_t connect_failures_ = 0;
+  uint64_t dropped_ = 0;
   uint64_t resets_ = 0;
   std::string last_error_;
 };

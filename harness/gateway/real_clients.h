@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gateway/clients.h"
+#include "gateway/config.h"
 
 namespace chaos::gateway {
 
@@ -18,7 +19,14 @@ struct ClientSettings {
   std::chrono::milliseconds timeout{200};          // one command / query / request
   std::chrono::milliseconds connect_timeout{200};  // opening one connection
   size_t pool_size = 4;
+  // A connection whose health-check probe fails is closed and reopened on demand instead of held
+  // broken until the heal (see ConnectionPool::ProbeFailure): set when the dependency's heal waits
+  // for more than one failed check.
+  bool drop_failed_probes = false;
 };
+
+// The client settings for dependency `d` at `e`, given the health settings its heal follows.
+ClientSettings client_settings(const Endpoint& e, const DependencySettings& d, const HealthSettings& h);
 
 std::unique_ptr<CacheClient> make_redis_cache(const ClientSettings& s);
 // Connection parameters other than host and port (user, password, database) come from libpq's own

@@ -73,6 +73,8 @@ HealthMonitor::~HealthMonitor() {
 void HealthMonitor::add_check(HealthCheckConfig check) {
   if (check.name.empty()) throw std::invalid_argument("health check needs a name");
   if (!check.check) throw std::invalid_argument("health check '" + check.name + "' has no check function");
+  if (check.heal_after_failures == 0)
+    throw std::invalid_argument("health check '" + check.name + "': heal_after_failures must be at least 1");
   bool schedule = false;
   std::string name = check.name;
   {
@@ -337,12 +339,14 @@ void HealthMonitor::finish(const std::string& name, uint64_t run_id, CheckResult
     e.pause_credit = Duration::zero();
     e.paused_counted_until = now;
     e.stale_announced = false;
+    e.consecutive_failures = e.status == HealthStatus::kUnhealthy ? e.consecutive_failures + 1 : 0;
     if (env_.events) {
-      out.events.push_back(Event{"health.check", to_us(now), name,
-                                 EventFields{{"check", name},
-                                             {"status", to_string(e.status)},
-                                             {"latency_ms", ms(latency)},
-                                             {"message", e.message}}});
+      EventFields f{{"check", name},
+                    {"status", to_string(e.status)},
+                    {"latency_ms", ms(latency)},
+                    {"message", e.message}};
+      if (e.consecutive_failures > 0) f["consecutive_failures"] = e.consecutive_failures;
+      out.events.push_back(Event{"health.check", to_us(now), name, std::move(f)});
     }
     if (e.status == HealthStatus::kHealthy) {
       ++e.heal_episode;
@@ -372,6 +376,8 @@ void HealthMonitor::on_unhealthy_locked(Entry& e, Out& out) {
     return;
   }
   if (e.heal_attempts == 0) {
+    // Not yet an episode worth healing: the next UNHEALTHY result comes back here.
+    if (e.consecutive_failures < e.cfg.heal_after_failures) return;
     start_heal(name, out);
     return;
   }
@@ -559,6 +565,7 @@ HealthSnapshot HealthMonitor::snapshot() const {
     c.last_result = e.last_result;
     c.heal_attempts = e.heal_attempts;
     c.heal_exhausted = e.heal_exhausted;
+    c.consecutive_failures = e.consecutive_failures;
     if (e.reported) {
       const double w = std::max(0.0, e.cfg.weight);
       weighted += w * credit(c.status);

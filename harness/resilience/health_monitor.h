@@ -63,6 +63,11 @@ struct HealthCheckConfig {
   Duration stale_after = Duration::zero();
   bool auto_heal = false;
   std::function<HealResult()> heal;  // thrown exceptions are failed attempts
+  // Consecutive UNHEALTHY results (timeouts and throws included) before an episode's first heal
+  // attempt; any other result resets the count. 1 heals on the first failure. Above 1, one slow answer
+  // from a dependency that is merely busy does not cost a heal (which may drop its connections); the
+  // failures are still reported as they happen. Must be at least 1.
+  uint32_t heal_after_failures = 1;
   uint32_t max_heal_attempts = 3;    // per unhealthy episode (reset by a HEALTHY result)
   // Wait before attempt n+1 after attempt n: min(max, initial * multiplier^(n-1)). Always applied: by a
   // timer when Environment::scheduler is set, otherwise by Environment::sleep_for on the executor
@@ -94,6 +99,7 @@ struct CheckSnapshot {
   TimePoint last_result{};
   uint32_t heal_attempts = 0;  // in the current episode
   bool heal_exhausted = false;
+  uint32_t consecutive_failures = 0;  // UNHEALTHY results in a row, up to the latest
 };
 
 struct HealthSnapshot {
@@ -112,7 +118,8 @@ class HealthMonitor {
   HealthMonitor(const HealthMonitor&) = delete;
   HealthMonitor& operator=(const HealthMonitor&) = delete;
 
-  // Throws std::invalid_argument on an empty or duplicate name or a missing check function.
+  // Throws std::invalid_argument on an empty or duplicate name, a missing check function or a zero
+  // heal_after_failures.
   void add_check(HealthCheckConfig check);
 
   // Runs every check now and then every `interval` (needs Environment::scheduler), plus the stale
@@ -148,6 +155,7 @@ class HealthMonitor {
     Duration pause_credit = Duration::zero();
     TimePoint paused_counted_until{};
     uint32_t heal_attempts = 0;
+    uint32_t consecutive_failures = 0;
     bool heal_busy = false;  // an attempt is running, scheduled, or being waited for
     uint64_t heal_episode = 0;  // bumped by every HEALTHY result (which ends any healing episode)
     bool heal_exhausted = false;

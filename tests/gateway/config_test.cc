@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/config.h"
+#include "gateway/real_clients.h"
 
 namespace chaos::gateway {
 namespace {
@@ -33,6 +34,7 @@ TEST(GatewayConfig, DefaultsSuitFastScenarios) {
     EXPECT_EQ(d->effective_pool_size(), 17u);
   }
   EXPECT_EQ(c.health.interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(c.health.heal.after_failures, 1u) << "heal on the first failed check";
 }
 
 TEST(GatewayConfig, OverridesApplyPerDependency) {
@@ -40,8 +42,8 @@ TEST(GatewayConfig, OverridesApplyPerDependency) {
   apply_config(json::parse(R"({"db": {"breaker": {"minimum_calls": 3, "wait_in_open_ms": 500, "window_type": "time"},
                                        "retry": {"max_attempts": 4, "jitter": "full"}, "timeout_ms": 50,
                                        "bulkhead": {"max_concurrent": 2, "max_wait_ms": 5}, "pool_size": 3,
-                                       "health_timeout_ms": 750, "pool_prewarm": 3},
-                               "health": {"interval_ms": 250, "heal": {"max_attempts": 7, "enabled": false}},
+                                       "health_timeout_ms": 750, "pool_prewarm": 3, "heal_after_failures": 3},
+                               "health": {"interval_ms": 250, "heal": {"max_attempts": 7, "enabled": false, "after_failures": 2}},
                                "request_timeout_ms": 900})"),
                c);
   EXPECT_EQ(c.db.breaker.minimum_calls, 3u);
@@ -60,8 +62,24 @@ TEST(GatewayConfig, OverridesApplyPerDependency) {
   EXPECT_EQ(c.cache.breaker.minimum_calls, 5u) << "other dependencies keep their defaults";
   EXPECT_EQ(c.health.interval, std::chrono::milliseconds(250));
   EXPECT_EQ(c.health.heal.max_attempts, 7u);
+  EXPECT_EQ(c.health.heal.after_failures, 2u);
+  EXPECT_EQ(c.db.heal_after_failures, 3u);
+  EXPECT_EQ(c.cache.heal_after_failures, 0u) << "0: the shared health.heal.after_failures";
   EXPECT_FALSE(c.health.heal.enabled);
   EXPECT_EQ(c.request_timeout, std::chrono::milliseconds(900));
+}
+
+TEST(GatewayConfig, ClientsDropFailedProbesOnlyWhereTheHealWaitsForFailuresInARow) {
+  GatewayConfig c = default_config();
+  apply_config(json::parse(R"({"db": {"heal_after_failures": 3}})"), c);
+  const Endpoint e{"127.0.0.1", 5432};
+  ClientSettings db = client_settings(e, c.db, c.health);
+  EXPECT_TRUE(db.drop_failed_probes);
+  EXPECT_EQ(db.pool_size, c.db.effective_pool_size());
+  EXPECT_EQ(db.port, 5432);
+  EXPECT_FALSE(client_settings(e, c.cache, c.health).drop_failed_probes) << "heals on the first failure";
+  apply_config(json::parse(R"({"health": {"heal": {"after_failures": 2}}})"), c);
+  EXPECT_TRUE(client_settings(e, c.cache, c.health).drop_failed_probes) << "the shared setting applies";
 }
 
 TEST(GatewayConfig, UnknownKeysAreErrorsNamingTheirPath) {
@@ -82,6 +100,10 @@ TEST(GatewayConfig, WrongTypesAndRangesAreErrors) {
   EXPECT_NE(error_of(json::parse(R"({"db": {"breaker": {"minimum_calls": 20}}})")).find("db.breaker.minimum_calls: must be <= window_size"),
             std::string::npos);
   EXPECT_NE(error_of(json::parse(R"({"db": {"health_timeout_ms": 0}})")).find("db.health_timeout_ms: 0 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"db": {"heal_after_failures": 0}})")).find("db.heal_after_failures: 0 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::parse(R"({"health": {"heal": {"after_failures": 0}}})")).find("health.heal.after_failures: 0 is out of range"),
             std::string::npos);
   EXPECT_NE(error_of(json::parse(R"({"db": {"pool_prewarm": 4, "pool_size": 3}})")).find("db.pool_prewarm: must be <= the pool size (3)"),
             std::string::npos);

@@ -376,6 +376,36 @@ TEST(GatewayHealth, ADependencysOwnHealthTimeoutReplacesTheSharedOne) {
   EXPECT_EQ(b["components"]["db"]["status"], "UNHEALTHY") << "at its own limit the check has failed";
 }
 
+// db.heal_after_failures: one slow SELECT 1 from a busy (not broken) PostgreSQL is reported as the
+// failed check it is, but costs no heal; only the second failure in a row starts healing. The cache
+// keeps the shared health.heal.after_failures (1).
+TEST(GatewayHealth, ADependencysHealAfterFailuresHoldsItsHealBackUntilFailuresInARow) {
+  GatewayConfig cfg = default_config();
+  cfg.db.heal_after_failures = 2;
+  Harness h(/*cache=*/true, /*db=*/true, /*rpc=*/false, cfg);
+  h.db->dep.before_check = [&h] { h.clock.advance(std::chrono::milliseconds(250)); };  // > 200 ms
+  h.db->dep.heals.set_default(Error::network("connect timed out"));  // no confirming re-check
+  h.cache->dep.checks.set_default(Error::network("connection reset"));
+  h.gw->monitor().run_check("db");
+  h.gw->monitor().run_check("cache");
+  json b = h.body(h.gw->health());
+  EXPECT_EQ(b["components"]["db"]["status"], "UNHEALTHY");
+  EXPECT_EQ(h.db->dep.heals.calls(), 0) << "one failed check of two needed";
+  EXPECT_EQ(h.cache->dep.heals.calls(), 1) << "the cache heals on its first failure";
+  h.db->dep.before_check = nullptr;  // answers in time again: the count starts over
+  h.gw->monitor().run_check("db");
+  h.db->dep.before_check = [&h] { h.clock.advance(std::chrono::milliseconds(250)); };
+  h.gw->monitor().run_check("db");
+  EXPECT_EQ(h.db->dep.heals.calls(), 0) << "failures with a success between are not in a row";
+  h.gw->monitor().run_check("db");
+  EXPECT_EQ(h.db->dep.heals.calls(), 1);
+  auto db_checks = h.recorder->of_type("health.check");
+  std::vector<int> counts;
+  for (const auto& e : db_checks)
+    if (e.name == "db") counts.push_back(e.fields.value("consecutive_failures", 0));
+  EXPECT_EQ(counts, (std::vector<int>{1, 0, 1, 2}));
+}
+
 TEST(GatewayFlow, PrewarmOpensTheConfiguredConnectionsOfCacheAndDb) {
   GatewayConfig cfg = default_config();
   cfg.db.pool_prewarm = 8;

@@ -248,6 +248,41 @@ TEST(ConnectionPool, ABreakPolicyDecidesWhichProbeFailuresBreak) {
   EXPECT_EQ(pool.stats().broken, 1u);
 }
 
+// ProbeFailure::kDrop: the condemned connection is closed and its slot reopened on demand, so the
+// next check passes without a heal; a request's own mark_broken still breaks.
+TEST(ConnectionPool, ADroppingPoolClosesAFailedProbesConnectionInsteadOfBreakingIt) {
+  ManualClock clock;
+  int opened = 0;
+  ConnectionPool<Conn> pool(
+      "db", 2,
+      [&opened](const Deadline&) -> Result<std::unique_ptr<Conn>> { return std::make_unique<Conn>(Conn{++opened}); },
+      nullptr, ConnectionPool<Conn>::ProbeFailure::kDrop);
+  auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
+  ASSERT_EQ(pool.warm(2, soon), 2u);
+  auto r = pool.check([](Conn& c, const Deadline&) -> Result<Unit> {
+    if (c.id == 1) return Error::timeout("read timeout after 600 ms (db query)");
+    return Unit{};
+  }, soon);
+  ASSERT_FALSE(r.ok()) << "the failed probe is still reported";
+  PoolStats st = pool.stats();
+  EXPECT_EQ(st.broken, 0u);
+  EXPECT_EQ(st.dropped, 1u);
+  EXPECT_EQ(st.ready, 1u);
+  EXPECT_EQ(st.empty, 1u);
+  auto ok = [](Conn&, const Deadline&) -> Result<Unit> { return Unit{}; };
+  EXPECT_TRUE(pool.check(ok, soon).ok()) << "nothing broken: the next check passes without a heal";
+  {
+    auto a = pool.acquire(soon);
+    auto b = pool.acquire(soon);
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(b.ok()) << "the dropped slot is reopened on demand";
+    EXPECT_EQ(opened, 3);
+    b.value().mark_broken(Error::network("connection reset", false));
+  }
+  EXPECT_EQ(pool.stats().broken, 1u) << "a request's failure still breaks";
+  EXPECT_FALSE(pool.check(ok, soon).ok());
+}
+
 TEST(ConnectionPool, AFailedConnectIsBrokenUntilReset) {
   PoolHarness h;
   h.refuse = true;

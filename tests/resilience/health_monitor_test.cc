@@ -665,6 +665,88 @@ TEST(HealthMonitorTest, TimeoutIsExactWithoutAPauseAndAnswerAfterTheBudgetIsTime
   EXPECT_EQ(c.message, "timed out: took 800 ms >= 200 ms");
 }
 
+// heal_after_failures: a failure below the threshold is reported (with its count) but not healed; the
+// threshold-th failure in a row starts the episode's healing.
+TEST(HealthMonitorTest, HealWaitsForConsecutiveFailures) {
+  Monitor t;
+  int heals = 0;
+  auto cfg = check("db", [] { return CheckResult::unhealthy("refused"); });
+  cfg.auto_heal = true;
+  cfg.heal_after_failures = 3;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{false, "still refused"};
+  };
+  t.mon.add_check(cfg);
+  t.mon.run_check("db");
+  t.mon.run_check("db");
+  EXPECT_EQ(heals, 0);
+  EXPECT_TRUE(t.recorder->of_type("heal.attempt").empty());
+  EXPECT_EQ(t.mon.snapshot().checks[0].status, HealthStatus::kUnhealthy);  // reported as it is
+  EXPECT_EQ(t.mon.snapshot().checks[0].consecutive_failures, 2u);
+  t.mon.run_check("db");
+  EXPECT_EQ(heals, 1);
+  auto checks = t.recorder->of_type("health.check");
+  ASSERT_EQ(checks.size(), 3u);
+  for (size_t i = 0; i < checks.size(); ++i) {
+    EXPECT_EQ(checks[i].fields["status"], "UNHEALTHY");
+    EXPECT_EQ(checks[i].fields["consecutive_failures"], static_cast<int>(i + 1));
+  }
+  // Inside the episode, later attempts follow the backoff, not the threshold.
+  t.scheduler.advance(cfg.heal_backoff_initial);
+  EXPECT_EQ(heals, 2);
+}
+
+// The count is of failures in a row: a DEGRADED or HEALTHY answer in between starts it again, and a
+// timed-out or throwing check counts as a failure.
+TEST(HealthMonitorTest, ConsecutiveFailureCountIsResetByAnyOtherResult) {
+  Monitor t;
+  int heals = 0;
+  std::deque<std::function<CheckResult()>> script = {
+      [] { return CheckResult::unhealthy("refused"); },
+      [] { return CheckResult::degraded("slow"); },
+      [] { return CheckResult::unhealthy("refused"); },
+      [] { return CheckResult::healthy("ok"); },
+      [&] {
+        t.clock.advance(600ms);  // past the 500 ms timeout
+        return CheckResult::healthy("too late");
+      },
+      [] () -> CheckResult { throw std::runtime_error("driver bug"); },
+  };
+  auto cfg = check("db", [&] {
+    if (script.empty()) return CheckResult::healthy("after the heal");
+    auto step = script.front();
+    script.pop_front();
+    return step();
+  });
+  cfg.auto_heal = true;
+  cfg.heal_after_failures = 2;
+  cfg.heal = [&] {
+    ++heals;
+    return HealResult{true, "reconnected"};
+  };
+  t.mon.add_check(cfg);
+  for (int i = 0; i < 5; ++i) t.mon.run_check("db");
+  EXPECT_EQ(heals, 0);  // never two failures in a row
+  EXPECT_EQ(t.mon.snapshot().checks[0].consecutive_failures, 1u);
+  t.mon.run_check("db");  // the throw: the second failure in a row (the timeout was the first)
+  EXPECT_EQ(heals, 1);
+  auto checks = t.recorder->of_type("health.check");
+  ASSERT_EQ(checks.size(), 7u);  // and the heal's confirming re-check
+  EXPECT_EQ(checks[6].fields["status"], "HEALTHY");
+  EXPECT_EQ(checks[4].fields["message"], "timed out: took 600 ms >= 500 ms");
+  EXPECT_EQ(checks[4].fields["consecutive_failures"], 1);
+  EXPECT_EQ(checks[5].fields["consecutive_failures"], 2);
+  EXPECT_FALSE(checks[3].fields.contains("consecutive_failures"));
+}
+
+TEST(HealthMonitorTest, RejectsAZeroFailureThreshold) {
+  Monitor t;
+  auto cfg = check("db", [] { return CheckResult::healthy(); });
+  cfg.heal_after_failures = 0;
+  EXPECT_THROW(t.mon.add_check(cfg), std::invalid_argument);
+}
+
 TEST(HealthMonitorTest, RejectsDuplicateAndEmptyChecks) {
   Monitor t;
   t.mon.add_check(check("db", [] { return CheckResult::healthy(); }));
