@@ -8,15 +8,14 @@
 #include "mock_process.h"
 #include "proxy_binary.h"
 #include "redis_server.h"
+#include "runner/port_reservation.h"
 #include "runner/real_servers.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <poll.h>
 
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -57,17 +56,6 @@ std::string query(PGconn* c, const std::string& sql) {
   return PQgetvalue(r.get(), 0, 0);
 }
 
-// The status line of <data>/postmaster.pid says "ready" and names `pid` and `port`: the server on that
-// port is this one, not another test's PostgreSQL that took the port we picked.
-bool postmaster_ready(const std::string& data_dir, pid_t pid, int port) {
-  std::ifstream f(data_dir + "/postmaster.pid");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(f, line);) lines.push_back(line);
-  // 1: pid, 4: port, 8: status ("starting", "ready", ...), as PostgreSQL's pidfile.h lays them out.
-  return lines.size() >= 8 && lines[0] == std::to_string(pid) && lines[3] == std::to_string(port) &&
-         lines[7].rfind("ready", 0) == 0;
-}
-
 // One PostgreSQL for the whole suite (per test process: gtest_discover_tests runs each test alone).
 struct Postgres {
   runner::ProcessGroup group;
@@ -77,44 +65,28 @@ struct Postgres {
   fs::path log_dir = fs::temp_directory_path() / ("chaos-pg-proxy-test-" + std::to_string(::getpid()));
   Postgres() {
     fs::create_directories(log_dir);
-    // initdb takes seconds, so the port is picked only after it, right before PostgreSQL starts, and
-    // picked again if another process takes it first (PostgreSQL then exits: address in use), as
-    // RedisServer::start does. prepare() puts the port only into the server's "-p" argument.
-    auto plan = servers.prepare(scenario::ServerKind::kPostgres, "pg", 0, {}, group, log_dir.string(),
+    // The port is held (a bound socket that never listens; PostgreSQL binds with SO_REUSEADDR) from
+    // before initdb until the server serves, as the runner does, so no parallel test takes it.
+    auto held = runner::PortReservation::take(&error);
+    if (!held) return;
+    port = held->port();
+    auto plan = servers.prepare(scenario::ServerKind::kPostgres, "pg", port, {}, group, log_dir.string(),
                                 SteadyClock::now() + 60s, nullptr, &error);
     if (!plan) return;
-    auto& argv = plan->spec.argv;
-    auto port_flag = std::find(argv.begin(), argv.end(), "-p");
-    auto data_flag = std::find(argv.begin(), argv.end(), "-D");
-    if (port_flag == argv.end() || port_flag + 1 == argv.end() || data_flag == argv.end() ||
-        data_flag + 1 == argv.end()) {
-      error = "the PostgreSQL launch has no -p <port> and -D <data> arguments";
-      return;
-    }
-    const std::string data_dir = *(data_flag + 1);
     plan->spec.name = "pg";
-    for (int attempt = 1; attempt <= 5; ++attempt) {
-      port = pick_free_port();
-      *(port_flag + 1) = std::to_string(port);
-      plan->spec.log_path = (log_dir / ("pg-" + std::to_string(attempt) + ".log")).string();
-      runner::Process* p = group.launch(plan->spec, nullptr, &error);
-      if (!p) return;
-      bool exited = false;
-      bool ready = eventually([&] {
-        if (!p->running()) return exited = true;
-        return postmaster_ready(data_dir, p->pid(), port) && plan->ready(port);
-      }, 30s);
-      if (ready && !exited) {
-        error.clear();
-        return;
-      }
-      std::string tail;
-      for (const auto& l : p->log_tail(5)) tail += "\n    | " + l;
-      error = exited ? "postgres on port " + std::to_string(port) + " exited at start (attempt " +
-                           std::to_string(attempt) + "); log:" + tail
-                     : "postgres never became ready; see " + plan->spec.log_path;
-      if (!exited) return;
-    }
+    plan->spec.log_path = (log_dir / "pg.log").string();
+    runner::Process* p = group.launch(plan->spec, nullptr, &error);
+    if (!p) return;
+    bool exited = false;
+    bool ready = eventually([&] {
+      if (!p->running()) return exited = true;
+      return plan->ready(port);
+    }, 30s);
+    if (ready && !exited) return;
+    std::string tail;
+    for (const auto& l : p->log_tail(5)) tail += "\n    | " + l;
+    error = exited ? "postgres on port " + std::to_string(port) + " exited at start; log:" + tail
+                   : "postgres never became ready; see " + plan->spec.log_path;
   }
   ~Postgres() {
     group.terminate_all(3000ms);
