@@ -350,7 +350,7 @@ ClientSettings client_settings(const Endpoint& e, const DependencySettings& d, c
   s.pool_size = d.effective_pool_size();
   // With a heal that waits for failures in a row, a failed probe must not break its connection: a
   // broken slot fails every later check until the heal, which would make the wait meaningless.
-  s.drop_failed_probes = heal_after_failures(d, h) > 1;
+  s.on_probe_failure = heal_after_failures(d, h) > 1 ? ProbeFailure::kDrop : ProbeFailure::kBreak;
   return s;
 }
 

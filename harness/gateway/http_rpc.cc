@@ -40,7 +40,7 @@ class HttpRpc final : public RpcClient {
       : s_(s), pool_("rpc", s.pool_size, [this](const Deadline&) -> Result<std::unique_ptr<HttpConn>> {
           return std::make_unique<HttpConn>(s_.host, s_.port);
         }, [](const Error& e) { return breaks_client(e); },
-        s.drop_failed_probes ? ConnectionPool<HttpConn>::ProbeFailure::kDrop : ConnectionPool<HttpConn>::ProbeFailure::kBreak) {}
+        s.on_probe_failure) {}
 
   Result<nlohmann::json> call(const std::string& method, const nlohmann::json& params, const Deadline& d) override {
     auto lease = pool_.acquire(d);

@@ -73,8 +73,7 @@ class PostgresDb final : public DbClient {
  public:
   explicit PostgresDb(const ClientSettings& s)
       : s_(s), pool_("db", s.pool_size, [this](const Deadline& d) { return connect(d); }, nullptr,
-              s.drop_failed_probes ? ConnectionPool<PgConn>::ProbeFailure::kDrop
-                                   : ConnectionPool<PgConn>::ProbeFailure::kBreak) {}
+              s.on_probe_failure) {}
 
   Result<std::optional<std::string>> query_value(const std::string& sql, const Deadline& d) override {
     auto r = query(sql, d);

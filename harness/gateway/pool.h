@@ -46,6 +46,14 @@ struct PoolStats {
   std::string last_error;  // why the most recent slot broke
 };
 
+// What happens to a probed connection the pool's BreakPolicy condemns. kBreak holds the slot BROKEN
+// until the heal (so every check fails until then); kDrop closes it and leaves the slot EMPTY, reopened
+// on demand, so only that check fails: for a dependency whose heal waits for several failed checks in
+// a row (HealthCheckConfig::heal_after_failures), where one slow answer from a busy server must not
+// turn into a run of failed checks and a heal. Requests' own mark_broken always breaks. At namespace
+// scope, not in the class template, so one value serves every pool and ClientSettings can carry it.
+enum class ProbeFailure { kBreak, kDrop };
+
 template <class Conn>
 class ConnectionPool {
  public:
@@ -55,13 +63,6 @@ class ConnectionPool {
   // Which failed health-check probes break the probed connection (default: every failure; the probe
   // is a trivial command, so a connection that cannot answer it is not trusted until reconnected).
   using BreakPolicy = std::function<bool(const resilience::Error&)>;
-
-  // What happens to a probed connection the BreakPolicy condemns. kBreak holds the slot BROKEN until
-  // the heal (so every check fails until then); kDrop closes it and leaves the slot EMPTY, reopened on
-  // demand, so only that check fails: for a dependency whose heal waits for several failed checks in a
-  // row (HealthCheckConfig::heal_after_failures), where one slow answer from a busy server must not
-  // turn into a run of failed checks and a heal. Requests' own mark_broken always breaks.
-  enum class ProbeFailure { kBreak, kDrop };
 
   ConnectionPool(std::string name, size_t size, Factory factory, BreakPolicy probe_breaks = nullptr,
                  ProbeFailure on_probe_failure = ProbeFailure::kBreak)

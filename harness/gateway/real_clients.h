@@ -10,6 +10,7 @@
 
 #include "gateway/clients.h"
 #include "gateway/config.h"
+#include "gateway/pool.h"
 
 namespace chaos::gateway {
 
@@ -19,10 +20,9 @@ struct ClientSettings {
   std::chrono::milliseconds timeout{200};          // one command / query / request
   std::chrono::milliseconds connect_timeout{200};  // opening one connection
   size_t pool_size = 4;
-  // A connection whose health-check probe fails is closed and reopened on demand instead of held
-  // broken until the heal (see ConnectionPool::ProbeFailure): set when the dependency's heal waits
-  // for more than one failed check.
-  bool drop_failed_probes = false;
+  // What a failed health-check probe does to its connection (see ProbeFailure): kDrop when the
+  // dependency's heal waits for more than one failed check.
+  ProbeFailure on_probe_failure = ProbeFailure::kBreak;
 };
 
 // The client settings for dependency `d` at `e`, given the health settings its heal follows.

@@ -46,8 +46,7 @@ class RedisCache final : public CacheClient {
  public:
   explicit RedisCache(const ClientSettings& s)
       : s_(s), pool_("cache", s.pool_size, [this](const Deadline& d) { return connect(d); }, nullptr,
-              s.drop_failed_probes ? ConnectionPool<RedisConn>::ProbeFailure::kDrop
-                                   : ConnectionPool<RedisConn>::ProbeFailure::kBreak) {}
+              s.on_probe_failure) {}
 
   Result<std::optional<std::string>> get(const std::string& key, const Deadline& d) override {
     auto r = command(d, {"GET", key});

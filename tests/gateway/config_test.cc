@@ -74,12 +74,12 @@ TEST(GatewayConfig, ClientsDropFailedProbesOnlyWhereTheHealWaitsForFailuresInARo
   apply_config(json::parse(R"({"db": {"heal_after_failures": 3}})"), c);
   const Endpoint e{"127.0.0.1", 5432};
   ClientSettings db = client_settings(e, c.db, c.health);
-  EXPECT_TRUE(db.drop_failed_probes);
+  EXPECT_EQ(db.on_probe_failure, ProbeFailure::kDrop);
   EXPECT_EQ(db.pool_size, c.db.effective_pool_size());
   EXPECT_EQ(db.port, 5432);
-  EXPECT_FALSE(client_settings(e, c.cache, c.health).drop_failed_probes) << "heals on the first failure";
+  EXPECT_EQ(client_settings(e, c.cache, c.health).on_probe_failure, ProbeFailure::kBreak) << "heals on the first failure";
   apply_config(json::parse(R"({"health": {"heal": {"after_failures": 2}}})"), c);
-  EXPECT_TRUE(client_settings(e, c.cache, c.health).drop_failed_probes) << "the shared setting applies";
+  EXPECT_EQ(client_settings(e, c.cache, c.health).on_probe_failure, ProbeFailure::kDrop) << "the shared setting applies";
 }
 
 TEST(GatewayConfig, UnknownKeysAreErrorsNamingTheirPath) {

@@ -256,7 +256,7 @@ TEST(ConnectionPool, ADroppingPoolClosesAFailedProbesConnectionInsteadOfBreaking
   ConnectionPool<Conn> pool(
       "db", 2,
       [&opened](const Deadline&) -> Result<std::unique_ptr<Conn>> { return std::make_unique<Conn>(Conn{++opened}); },
-      nullptr, ConnectionPool<Conn>::ProbeFailure::kDrop);
+      nullptr, ProbeFailure::kDrop);
   auto soon = Deadline::after(clock, std::chrono::milliseconds(100));
   ASSERT_EQ(pool.warm(2, soon), 2u);
   auto r = pool.check([](Conn& c, const Deadline&) -> Result<Unit> {
