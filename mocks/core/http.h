@@ -37,7 +37,11 @@ class HttpRequestParser {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   size_t body_limit_, header_limit_;
+  // A chunk-size line whose extension runs past the line's end; see http.cc.
+  bool chunk_line_ended_inside_extension(std::string_view rest);
+
   HttpRequest request_;
+  size_t eol_scanned_ = 0;  // bytes of the pending chunk-size line already searched for its end
   int error_status_ = 400;
   bool continue_sent_ = false, wants_continue_ = false;
   std::string error_message_;

@@ -202,6 +202,38 @@ TEST(HttpLimitsTest, ChunkSizeLinesAndTrailersAreBoundedLikeHeaders) {
   EXPECT_NE(r.out.find(R"({"method":"a","result":{"a":1}})"), std::string::npos) << r.out;
 }
 
+TEST(HttpLimitsTest, AChunkExtensionStillOpenWhenItsLineEndsIsRejectedThen) {
+  // A quoted extension value may hold CR and LF, so Beast would scan on past the line's end and ask
+  // for more; the mock rejects the request as soon as the line has ended instead of waiting for the
+  // 16 KiB window (and rescanning the line on every read meanwhile).
+  const std::string head = "POST /rpc/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string& chunks : {std::string("5;a=\"open\r\n"), std::string("2\r\nab\r\n5 ; a=b;c=\"x\\\"\r\n")}) {
+    for (size_t chunk : {size_t{0}, size_t{1}, size_t{3}}) {
+      RpcSession s;
+      fuzz::DriveResult r = fuzz::drive(s, head + chunks, chunk, true);
+      EXPECT_TRUE(r.closed) << chunks << " in reads of " << chunk;
+      EXPECT_EQ(r.out.rfind("HTTP/1.1 400 ", 0), 0u) << r.out;
+      EXPECT_NE(r.out.find("bad chunk extension"), std::string::npos) << r.out;
+    }
+  }
+  // Closing the quote on a later line gives Beast's own verdict: the same answer as above, so one
+  // read and many reads agree whether the quote closes or not.
+  RpcSession closed_later;
+  fuzz::DriveResult r = fuzz::drive(closed_later, head + "5;a=\"open\r\nmore\"\r\n", 0, true);
+  EXPECT_TRUE(r.closed);
+  EXPECT_NE(r.out.find("bad chunk extension"), std::string::npos) << r.out;
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{5}}) {
+    RpcSession a, b;
+    fuzz::check_split_invariance(a, b, head + "5;a=\"open\r\n" + std::string(100, 'x') + "\"\r\n", chunk);
+  }
+  // Quoted values that close on their line, and the last chunk with its trailer, still pass.
+  RpcSession ok;
+  fuzz::DriveResult good = fuzz::drive(
+      ok, head + "5;a=\"q \\\" ;\"\r\n{\"a\":\r\n2;b=\"\"\r\n1}\r\n0;z=\"w\"\r\nT: v\r\n\r\n", 1, true);
+  ASSERT_EQ(good.requests.size(), 1u) << good.out;
+  EXPECT_NE(good.out.find(R"({"method":"a","result":{"a":1}})"), std::string::npos) << good.out;
+}
+
 TEST(HttpLimitsTest, BodiesUpToTheLimitPassWhateverTheReads) {
   // The 1 MiB body, as Content-Length and as 8 KiB chunks, in one read and in 4 KiB reads.
   const std::string json = "\"" + std::string(RpcSession::kMaxBody - 2, 'a') + "\"";
