@@ -105,6 +105,10 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* c
 // verdict stays the same however the bytes arrive. `rest` is the input Beast left unconsumed after the
 // header: the previous chunk's CRLF, if any, then the chunk-size line.
 bool HttpRequestParser::chunk_line_ended_inside_extension(std::string_view rest) {
+  // Under 4 bytes Beast may not have looked yet: after a chunk's data it waits for its CRLF plus two
+  // bytes, and "1\r\n" there is a missing CRLF (Beast's "bad chunk" once a 4th byte comes), not an
+  // extension.
+  if (rest.size() < 4) return false;
   size_t digits = rest.substr(0, 2) == "\r\n" ? 2 : 0;
   const size_t first_digit = digits;
   bool nonzero = false;

@@ -226,6 +226,12 @@ TEST(HttpLimitsTest, AChunkExtensionStillOpenWhenItsLineEndsIsRejectedThen) {
     RpcSession a, b;
     fuzz::check_split_invariance(a, b, head + "5;a=\"open\r\n" + std::string(100, 'x') + "\"\r\n", chunk);
   }
+  // A chunk's data not followed by its CRLF is Beast's "bad chunk", however the reads fall: here a
+  // read that ends on "1\r\n" (a size line, by its look) must not be taken for an ended extension.
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}}) {
+    RpcSession a, b;
+    fuzz::check_split_invariance(a, b, head + "2\r\n1.1\r\nX\r\n0\r\n\r\n", chunk);
+  }
   // Quoted values that close on their line, and the last chunk with its trailer, still pass.
   RpcSession ok;
   fuzz::DriveResult good = fuzz::drive(
