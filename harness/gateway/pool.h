@@ -18,6 +18,7 @@
 //            \--> all busy --------------------------------> wait until the deadline -> TIMEOUT
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -196,8 +197,21 @@ class ConnectionPool {
       return resilience::Error::network(std::to_string(st.broken) + " of " + std::to_string(st.size) +
                                         " connections broken: " + st.last_error, false);
     }
-    return std::to_string(leases.size()) + " connection(s) answered, " + std::to_string(st.ready + st.busy) +
-           " open";
+    std::string answer = std::to_string(leases.size()) + " connection(s) answered, ";
+    // A warmed pool left short (a heal's re-warm that ran out of its budget, a failed warm-up
+    // connect) is topped up here, one connection per healthy check, within the check's own limit:
+    // otherwise the next request that needs one more connection opens it within its own budget,
+    // and against a server that forks per connection on a loaded machine that connect outlasts it.
+    size_t open = st.ready + st.busy, target;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      target = warm_target_;
+    }
+    if (open < target) {
+      open = fill(std::min(open + 1, target), deadline);
+      if (open < target) return answer + std::to_string(open) + " open, topping up to " + std::to_string(target);
+    }
+    return answer + std::to_string(open) + " open";
   }
 
   // Opens connections ahead of demand until `n` are READY (or the pool is full), one at a time, and
@@ -205,8 +219,17 @@ class ConnectionPool {
   // it is opened lazily later and heals nothing) and ends the warm-up, as does a broken slot. `n` is
   // remembered: every successful reset() warms the pool back up to it (see there).
   size_t warm(size_t n, const resilience::Deadline& deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      warm_target_ = n;
+    }
+    return fill(n, deadline);
+  }
+
+ private:
+  // warm()'s loop, without changing the remembered target.
+  size_t fill(size_t n, const resilience::Deadline& deadline) {
     std::unique_lock<std::mutex> lock(mu_);
-    warm_target_ = n;
     for (;;) {
       size_t ready = 0;
       std::optional<size_t> empty;
@@ -242,6 +265,8 @@ class ConnectionPool {
       lock.lock();
     }
   }
+
+ public:
 
   // The heal action: drops every connection (busy ones when they come back), forgets broken state,
   // then opens one connection and probes it so the caller learns whether the dependency is back.

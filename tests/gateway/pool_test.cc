@@ -216,6 +216,42 @@ TEST(ConnectionPool, AFailedWarmUpConnectBreaksNothing) {
   EXPECT_TRUE(h.pool.acquire(h.soon()).ok()) << "the slot is opened on demand as usual";
 }
 
+TEST(ConnectionPool, HealthyChecksTopAShortWarmedPoolUpOneConnectionAtATime) {
+  // A warm-up cut short (here a refused connect; after a heal, the re-warm's budget) is finished by
+  // the health checks, off the request path, one connect per check and never past the target.
+  FivePool h;
+  auto probe = [](Conn&, const Deadline&) -> Result<Unit> { return Unit{}; };
+  int limit = 1;  // connects allowed before the factory refuses
+  ConnectionPool<Conn> pool{"db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+                              if (h.next_id > limit) return Error::network("refused", false);
+                              return std::make_unique<Conn>(Conn{h.next_id++});
+                            }};
+  EXPECT_EQ(pool.warm(4, h.soon()), 1u);
+  limit = 100;
+  auto r = pool.check(probe, h.soon());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value(), "1 connection(s) answered, 2 open, topping up to 4");
+  EXPECT_EQ(pool.stats().ready, 2u);
+  r = pool.check(probe, h.soon());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), "2 connection(s) answered, 3 open, topping up to 4");
+  r = pool.check(probe, h.soon());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), "2 connection(s) answered, 4 open") << "the connect that reaches the target";
+  EXPECT_EQ(pool.stats().ready, 4u);
+  r = pool.check(probe, h.soon());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), "2 connection(s) answered, 4 open") << "at the target: no more connects";
+  EXPECT_EQ(pool.stats().connects, 4u);
+  // A pool never warmed is not topped up: it opens on demand, as before.
+  FivePool cold;
+  { auto l = cold.pool.acquire(cold.soon()); }
+  r = cold.pool.check(probe, cold.soon());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), "1 connection(s) answered, 1 open");
+  EXPECT_EQ(cold.pool.stats().connects, 1u);
+}
+
 TEST(ConnectionPool, WarmLeavesABrokenPoolToTheHeal) {
   PoolHarness h;
   { auto l = h.pool.acquire(h.soon()); l.value().mark_broken(Error::network("EOF")); }
