@@ -226,48 +226,6 @@ class ConnectionPool {
     return fill(n, deadline);
   }
 
- private:
-  // warm()'s loop, without changing the remembered target.
-  size_t fill(size_t n, const resilience::Deadline& deadline) {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      size_t ready = 0;
-      std::optional<size_t> empty;
-      for (size_t i = 0; i < slots_.size(); ++i) {
-        if (slots_[i].state == State::kReady) ++ready;
-        else if (!slots_[i].busy && slots_[i].state == State::kEmpty && !empty) empty = i;
-      }
-      if (ready >= n || !empty || broken_count_locked() > 0 || deadline.expired()) return ready;
-      const size_t i = *empty;
-      const uint64_t gen = generation_;
-      slots_[i].busy = true;
-      lock.unlock();
-      auto c = factory_(deadline);
-      lock.lock();
-      slots_[i].busy = false;
-      if (!c.ok()) {
-        ++connect_failures_;
-        last_error_ = resilience::describe(c.error());
-        cv_.notify_all();
-        return ready;
-      }
-      ++connects_;
-      std::unique_ptr<Conn> stale;
-      if (gen == generation_) {
-        slots_[i].conn = std::move(c.value());
-        slots_[i].state = State::kReady;
-      } else {
-        stale = std::move(c.value());  // a reset ran meanwhile and decided this slot's fate
-      }
-      lock.unlock();
-      cv_.notify_all();
-      stale.reset();  // closes the socket outside the lock
-      lock.lock();
-    }
-  }
-
- public:
-
   // The heal action: drops every connection (busy ones when they come back), forgets broken state,
   // then opens one connection and probes it so the caller learns whether the dependency is back.
   // When the pool was warmed (warm()), a successful reset warms it back up, for at most
@@ -332,6 +290,45 @@ class ConnectionPool {
   const std::string& name() const { return name_; }
 
  private:
+  // warm()'s loop, without changing the remembered target.
+  size_t fill(size_t n, const resilience::Deadline& deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      size_t ready = 0;
+      std::optional<size_t> empty;
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].state == State::kReady) ++ready;
+        else if (!slots_[i].busy && slots_[i].state == State::kEmpty && !empty) empty = i;
+      }
+      if (ready >= n || !empty || broken_count_locked() > 0 || deadline.expired()) return ready;
+      const size_t i = *empty;
+      const uint64_t gen = generation_;
+      slots_[i].busy = true;
+      lock.unlock();
+      auto c = factory_(deadline);
+      lock.lock();
+      slots_[i].busy = false;
+      if (!c.ok()) {
+        ++connect_failures_;
+        last_error_ = resilience::describe(c.error());
+        cv_.notify_all();
+        return ready;
+      }
+      ++connects_;
+      std::unique_ptr<Conn> stale;
+      if (gen == generation_) {
+        slots_[i].conn = std::move(c.value());
+        slots_[i].state = State::kReady;
+      } else {
+        stale = std::move(c.value());  // a reset ran meanwhile and decided this slot's fate
+      }
+      lock.unlock();
+      cv_.notify_all();
+      stale.reset();  // closes the socket outside the lock
+      lock.lock();
+    }
+  }
+
   enum class State { kEmpty, kReady, kBroken };
   struct Slot {
     State state = State::kEmpty;

@@ -60,16 +60,13 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* c
     if (ec == http::error::need_more) {
       if (!windowed) return need_more();
       if (n > 0) continue;  // progress inside the window; look at the next one
-      impl_->parser.reset();
-      continue_sent_ = false;
+      end_request();
       error_status_ = 400;
       error_message_ = "chunk-size line or trailer longer than " + std::to_string(header_limit_) + " bytes";
       return Result::kError;
     }
     if (ec) {
-      impl_->parser.reset();
-      continue_sent_ = false;
-      eol_scanned_ = 0;
+      end_request();
       if (ec == http::error::body_limit) {
         error_status_ = 413;
         error_message_ = "request body larger than " + std::to_string(body_limit_) + " bytes";
@@ -85,9 +82,7 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* c
     if (n == 0) return need_more();
   }
   auto msg = p.release();
-  impl_->parser.reset();
-  continue_sent_ = false;
-  eol_scanned_ = 0;
+  end_request();
   request_.method = std::string(msg.method_string());
   request_.target = std::string(msg.target());
   request_.body = std::move(msg.body());
@@ -104,6 +99,12 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view in, size_t* c
 // ended, the request is rejected as Beast itself rejects a value that closes past the line, and the
 // verdict stays the same however the bytes arrive. `rest` is the input Beast left unconsumed after the
 // header: the previous chunk's CRLF, if any, then the chunk-size line.
+void HttpRequestParser::end_request() {
+  impl_->parser.reset();
+  continue_sent_ = false;
+  eol_scanned_ = 0;
+}
+
 bool HttpRequestParser::chunk_line_ended_inside_extension(std::string_view rest) {
   // Under 4 bytes Beast may not have looked yet: after a chunk's data it waits for its CRLF plus two
   // bytes, and "1\r\n" there is a missing CRLF (Beast's "bad chunk" once a 4th byte comes), not an

@@ -37,6 +37,8 @@ class HttpRequestParser {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   size_t body_limit_, header_limit_;
+  // Forgets the request in progress (done or failed): the next feed() starts a new one.
+  void end_request();
   // A chunk-size line whose extension runs past the line's end; see http.cc.
   bool chunk_line_ended_inside_extension(std::string_view rest);
 
