@@ -67,7 +67,7 @@ run_target() {  # run_target <name>
   [ -f "$dict" ] && opts+=(-dict="$dict")
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
     echo "== replay $regressions"
-    if ! ASAN_OPTIONS=detect_leaks=1 "$bin" "${opts[@]}" "$regressions"/* >"build-fuzz/$name-regressions.log" 2>&1; then
+    if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" "${opts[@]}" "$regressions"/* >"build-fuzz/$name-regressions.log" 2>&1; then
       tail -40 "build-fuzz/$name-regressions.log"
       failed+=("$name (regression replay)")
       return
@@ -77,11 +77,16 @@ run_target() {  # run_target <name>
   [ "$RUNS" != -1 ] && opts+=(-runs="$RUNS")
   echo "== fuzz $name (${opts[*]})"
   local log="build-fuzz/$name.log" rc=0
-  ASAN_OPTIONS=detect_leaks=1 "$bin" "${opts[@]}" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" "${opts[@]}" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
   grep -aE "^(#[0-9]+.*(DONE|pulse)|stat::|Done)" "$log" | tail -6 || true
+  # UBSan is built not to recover; this catches a report from code built without that flag.
+  if [ "$rc" = 0 ] && grep -aq "runtime error:" "$log"; then
+    grep -a -A8 "runtime error:" "$log" | head -40
+    rc=99
+  fi
   if [ "$rc" != 0 ]; then
     # libFuzzer exits non-zero on any crash, leak, timeout, OOM or sanitizer report.
-    grep -aE -B2 -A12 "contract broken|==[0-9]+==ERROR|^SUMMARY|Test unit written" "$log" | head -60 || tail -40 "$log"
+    grep -aE -B2 -A12 "contract broken|==[0-9]+==ERROR|runtime error:|^SUMMARY|Test unit written" "$log" | head -60 || tail -40 "$log"
     failed+=("$name (exit $rc, log $log)")
   fi
 }

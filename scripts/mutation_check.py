@@ -6,7 +6,9 @@ of the source tree: apply it, rebuild the binaries the suite runs, run the suite
 FAIL. A mutant the suite survives means a missing scenario or a weak expectation.
 
 Usage: scripts/mutation_check.py [--suite scenarios/suite] [--only ID[,ID...]] [--jobs N]
-Prints a table (mutant, caught?, scenarios that failed) and exits 0 only if every mutant was caught.
+Prints a table (mutant, caught?, scenarios that failed) and exits 0 only if every mutant was caught:
+the suite exited 1 and at least one scenario's verdict is failed, timed_out or flaky (an exit 2 or 3,
+an invalid scenario or an infrastructure error, is reported as ERROR, not as a catch).
 """
 import argparse
 import json
@@ -60,15 +62,19 @@ def run_suite(suite, jobs, report_dir):
         shutil.rmtree(report_dir)
     r = run([os.path.join(BUILD, "bin", "chaos-harness"), "run", "--quiet", "--jobs", str(jobs),
              "--report-dir", report_dir, os.path.join(ROOT, suite)], timeout=1800)
-    failed = []
+    failed, judged_failures = [], 0
     try:
         with open(os.path.join(report_dir, "latest.json")) as f:
             for s in json.load(f)["scenarios"]:
                 if s["verdict"] != "passed":
                     failed.append(s["name"] + " (" + s["verdict"] + ")")
+                # Only a verdict the expectations reached counts as catching a mutant: an "error"
+                # (bad scenario, launch failure) or "interrupted" says nothing about the library.
+                if s["verdict"] in ("failed", "timed_out", "flaky"):
+                    judged_failures += 1
     except (OSError, ValueError, KeyError):
         pass
-    return r.returncode, failed
+    return r.returncode, failed, judged_failures
 
 
 def main():
@@ -89,7 +95,7 @@ def main():
     ok, log = build()
     if not ok:
         sys.exit("the unmutated tree does not build:\n" + log)
-    code, failed = run_suite(args.suite, args.jobs, os.path.join(WORK, "reports-baseline"))
+    code, failed, _ = run_suite(args.suite, args.jobs, os.path.join(WORK, "reports-baseline"))
     if code != 0:
         sys.exit("the suite must pass before mutants mean anything; failing: " + ", ".join(failed))
     print("baseline: suite passes", flush=True)
@@ -111,10 +117,16 @@ def main():
             if not ok:
                 rows.append((m["id"], "BUILD-FAILED", log.strip().splitlines()[-1] if log.strip() else ""))
                 continue
-            code, failed = run_suite(args.suite, args.jobs, os.path.join(WORK, "reports-" + m["id"]))
-            caught = code != 0
-            rows.append((m["id"], "caught" if caught else "SURVIVED",
-                         ", ".join(failed) if failed else "(no scenario failed)"))
+            code, failed, judged = run_suite(args.suite, args.jobs, os.path.join(WORK, "reports-" + m["id"]))
+            # Caught means the harness said "a scenario failed" (exit 1) and named at least one that
+            # failed its expectations; exit 2/3 (invalid scenario, infrastructure) is no catch.
+            if code == 1 and judged > 0:
+                result = "caught"
+            elif code in (0, 1):
+                result = "SURVIVED"
+            else:
+                result = "ERROR (exit %d)" % code
+            rows.append((m["id"], result, ", ".join(failed) if failed else "(no scenario failed)"))
         finally:
             with open(path, "w") as f:
                 f.write(original)

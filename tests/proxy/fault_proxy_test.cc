@@ -626,6 +626,23 @@ TEST_F(FaultProxyTest, ClientFloodIsBoundedAndTheProxyKeepsServing) {
   EXPECT_EQ(get_through_proxy("k"), "still");
 }
 
+TEST_F(FaultProxyTest, ControlApiRefusesABodyOverItsLimitAndKeepsServing) {
+  // ControlApi::kMaxBody (64 KiB; the parser shared with the mocks, whose chunked-body limit
+  // session_limits_test covers). The declared length is refused before any body is read.
+  constexpr size_t kControlBodyLimit = 64 * 1024;
+  Fd big(connect_raw(proxy_->control_port()));
+  ASSERT_GE(big.fd, 0);
+  send_all(big.fd, "POST /faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(kControlBodyLimit + 1) + "\r\n\r\n");
+  ReadResult r = read_raw(big.fd, 0, kWait);
+  EXPECT_EQ(r.data.rfind("HTTP/1.1 413 ", 0), 0u) << r.data;
+  EXPECT_TRUE(r.eof || r.error) << "the connection is closed after the refusal";
+  // Everyone else is still served: the control API and the proxied traffic.
+  EXPECT_TRUE(control().faults().empty());
+  set_direct("k", "after-413");
+  EXPECT_EQ(get_through_proxy("k"), "after-413");
+}
+
 TEST_F(FaultProxyTest, NoDescriptorLeakAfterTenThousandConnections) {
   // Warm up once so lazily created descriptors exist before counting.
   ASSERT_EQ(get_through_proxy("nokey"), "");

@@ -9,9 +9,12 @@
 //   ignore-term       ignore SIGTERM (so only SIGKILL ends it)
 //   fork-sleep MS     start a grandchild that sleeps MS (stays in our process group)
 //   list-fds          print one line "fd N -> TARGET" per open descriptor above stderr, then "fds done"
+//   env NAME          print "NAME=<value>" (or "NAME unset") as a line on stdout
+//   segv              die of SIGSEGV (default action, no core file), as a crashing service would
 //   wait-forever      sleep until killed
 #include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +74,21 @@ int main(int argc, char** argv) {
       }
       std::printf("fds done\n");
       std::fflush(stdout);
+    } else if (a == "env") {
+      std::string name = next();
+      const char* v = std::getenv(name.c_str());
+      if (v != nullptr)
+        std::printf("%s=%s\n", name.c_str(), v);
+      else
+        std::printf("%s unset\n", name.c_str());
+      std::fflush(stdout);
+    } else if (a == "segv") {
+      // The default action, not a sanitizer's handler (which would turn it into an exit code), and
+      // no core file left behind by a test.
+      rlimit none{0, 0};
+      ::setrlimit(RLIMIT_CORE, &none);
+      ::signal(SIGSEGV, SIG_DFL);
+      ::raise(SIGSEGV);
     } else if (a == "wait-forever") {
       while (true) ::pause();
     }
