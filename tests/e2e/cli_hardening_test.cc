@@ -96,20 +96,27 @@ bool is_loopback(const Listener& l) {
   return addr.substr(0, 24) == "0000000000000000FFFF0000" && addr.substr(30, 2) == "7F";
 }
 
+// A scenario whose SUT runs `sut_argv`, beside a service that carries `marker` and lives until killed;
+// `duration_ms` of load against a closed port only paces it.
+std::string child_scenario(const std::string& name, const std::string& marker, const std::vector<std::string>& sut_argv,
+                           int duration_ms) {
+  nlohmann::json s = {
+      {"name", name},
+      {"timeout_ms", 60000},
+      {"tolerance_ms", 100},
+      {"services",
+       {{"svc", {{"command", {kChild, "print", marker, "ready", "0", "wait-forever"}}, {"ready", {{"line", true}}}}}}},
+      {"system_under_test", {{"command", sut_argv}, {"ready", {{"line", true}}}}},
+      {"workload", {{"target", "http://127.0.0.1:1"}, {"rate_rps", 5}, {"concurrency", 1}, {"duration_ms", duration_ms}}},
+      {"expect", nlohmann::json::array()}};
+  return s.dump();
+}
+
 TEST_F(CliTest, NonExecutableSystemUnderTestIsAnInfrastructureErrorWithExitCodeThree) {
   auto binary = dir_ / "sut-without-exec-bit";
   std::ofstream(binary) << "#!/bin/sh\nexit 0\n";
   fs::permissions(binary, fs::perms::owner_read | fs::perms::owner_write);
-  auto f = write_scenario("not-exec.json", R"({
-    "name": "sut-not-executable",
-    "timeout_ms": 15000,
-    "tolerance_ms": 100,
-    "services": {"svc": {"command": [")" + kChild + R"(", "print", ")" + marker_ +
-      R"(", "ready", "0", "wait-forever"], "ready": {"line": true}}},
-    "system_under_test": {"command": [")" + binary.string() + R"("], "ready": {"line": true}},
-    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 5, "concurrency": 1, "duration_ms": 500},
-    "expect": []
-  })");
+  auto f = write_scenario("not-exec.json", child_scenario("sut-not-executable", marker_, {binary.string()}, 500));
   EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 3) << output_;
   auto s = report()["scenarios"][0];
   EXPECT_EQ(s["verdict"], "error");
@@ -121,17 +128,8 @@ TEST_F(CliTest, NonExecutableSystemUnderTestIsAnInfrastructureErrorWithExitCodeT
 }
 
 TEST_F(CliTest, SystemUnderTestKilledBySignalMidWorkloadIsAFailureNamingTheSignalAndItsLastLogLines) {
-  auto f = write_scenario("segv.json", R"({
-    "name": "sut-segfaults",
-    "timeout_ms": 30000,
-    "tolerance_ms": 100,
-    "services": {"svc": {"command": [")" + kChild + R"(", "print", ")" + marker_ +
-      R"(", "ready", "0", "wait-forever"], "ready": {"line": true}}},
-    "system_under_test": {"command": [")" + kChild + R"(", "ready", "0", "stderr", "about to dereference null",
-                                      "sleep", "300", "segv"], "ready": {"line": true}},
-    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 10, "concurrency": 1, "duration_ms": 20000},
-    "expect": []
-  })");
+  auto f = write_scenario("segv.json", child_scenario("sut-segfaults", marker_,
+      {kChild, "ready", "0", "stderr", "about to dereference null", "sleep", "300", "segv"}, 20000));
   EXPECT_EQ(run({"run", "--report-dir", (dir_ / "reports").string(), f}), 1) << output_;
   auto s = report()["scenarios"][0];
   EXPECT_EQ(s["verdict"], "failed");
@@ -194,26 +192,12 @@ TEST_F(CliTest, SystemUnderTestFrozenMidWorkloadEndsOnRequestTimeoutsAndIsKilled
   EXPECT_NE(s["expectations"][0]["explanation"].get<std::string>().find("success_rate"), std::string::npos);
 }
 
-// A scenario whose processes live until killed; `duration_ms` of load against a closed port.
-std::string lasting_scenario(const std::string& name, const std::string& marker, int duration_ms) {
-  return R"({
-    "name": ")" + name + R"(",
-    "timeout_ms": 60000,
-    "tolerance_ms": 100,
-    "services": {"svc": {"command": [")" + kChild + R"(", "print", ")" + marker +
-         R"(", "ready", "0", "wait-forever"], "ready": {"line": true}}},
-    "system_under_test": {"command": [")" + kChild + R"(", "print", ")" + marker +
-         R"(", "ready", "0", "wait-forever"], "ready": {"line": true}},
-    "workload": {"target": "http://127.0.0.1:1", "rate_rps": 5, "concurrency": 1, "duration_ms": )" +
-         std::to_string(duration_ms) + R"(},
-    "expect": []
-  })";
-}
-
 TEST_F(CliTest, SigtermAfterOneScenarioKeepsItsVerdictAndMarksTheRunningOneInterrupted) {
   const std::string first_marker = marker_ + "-first", second_marker = marker_ + "-second";
-  write_scenario("a.json", lasting_scenario("a-finishes-first", first_marker, 300));
-  write_scenario("b.json", lasting_scenario("b-is-interrupted", second_marker, 50000));
+  write_scenario("a.json", child_scenario("a-finishes-first", first_marker,
+                                          {kChild, "print", first_marker, "ready", "0", "wait-forever"}, 300));
+  write_scenario("b.json", child_scenario("b-is-interrupted", second_marker,
+                                          {kChild, "print", second_marker, "ready", "0", "wait-forever"}, 50000));
   auto* h = start({"run", "--report-dir", (dir_ / "reports").string(), (dir_ / "a.json").string(),
                    (dir_ / "b.json").string()});
   ASSERT_NE(h, nullptr);
