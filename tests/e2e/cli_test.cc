@@ -77,6 +77,7 @@ TEST_F(CliTest, ServiceThatNeverBecomesReadyFailsAfterItsReadinessTimeoutAndIsKi
   auto err = report()["scenarios"][0]["error"].get<std::string>();
   EXPECT_NE(err.find("service \"stuck\" never became ready"), std::string::npos) << err;
   EXPECT_NE(err.find("waited 400 ms for TCP port 1"), std::string::npos) << err;
+  EXPECT_NE(err.find("last log lines:\n    | " + marker_), std::string::npos) << "its own output explains it: " << err;
   EXPECT_EQ(count_marked(marker_), 0);
 }
 
