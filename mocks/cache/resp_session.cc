@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <unistd.h>
 
 namespace chaos::mocks {
@@ -59,6 +60,14 @@ bool read_int_line(std::string_view in, size_t& pos, int64_t* v, bool* bad) {
 bool parse_i64(const std::string& s, int64_t* v) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+// The absolute expiry `ms` after `now`, or nullopt when it does not fit in 64 bits: Redis answers
+// "invalid expire time" for those instead of wrapping around (the sum was signed overflow, UB).
+std::optional<Store::Ms> expiry_after(Store::Ms now, int64_t ms) {
+  Store::Ms at = 0;
+  if (__builtin_add_overflow(now, ms, &at)) return std::nullopt;
+  return at;
 }
 
 bool iequals(const std::string& a, const char* b) {
@@ -216,7 +225,11 @@ void RespSession::serve(std::string& out) {
         int64_t t = 0;
         if (!parse_i64(a[i + 1], &t)) return err(out, "ERR value is not an integer or out of range");
         if (t <= 0) return err(out, "ERR invalid expire time in 'set' command");
-        expire = now + (iequals(a[i], "EX") ? t * 1000 : t);
+        int64_t ms = t;
+        if (iequals(a[i], "EX") && __builtin_mul_overflow(t, int64_t{1000}, &ms))
+          return err(out, "ERR invalid expire time in 'set' command");
+        expire = expiry_after(now, ms);
+        if (!expire) return err(out, "ERR invalid expire time in 'set' command");
         ++i;
       } else if (iequals(a[i], "NX")) {
         nx = true;
@@ -286,13 +299,16 @@ void RespSession::serve(std::string& out) {
       if (t > INT64_MAX / 1000 || t < INT64_MIN / 1000) return err(out, "ERR invalid expire time in 'expire' command");
       t *= 1000;
     }
-    return integer(out, store_.expire_at(a[1], now + t, now) ? 1 : 0);
+    auto at = expiry_after(now, t);
+    if (!at) return err(out, c == "EXPIRE" ? "ERR invalid expire time in 'expire' command"
+                                           : "ERR invalid expire time in 'pexpire' command");
+    return integer(out, store_.expire_at(a[1], *at, now) ? 1 : 0);
   }
   if (c == "TTL" || c == "PTTL") {
     if (n != 2) return wrong_args();
     Store::Ms ms = store_.pttl(a[1], now);
     if (ms < 0) return integer(out, ms);
-    return integer(out, c == "TTL" ? (ms + 500) / 1000 : ms);
+    return integer(out, c == "TTL" ? ms / 1000 + (ms % 1000 >= 500 ? 1 : 0) : ms);  // rounded, without ms + 500
   }
   if (c == "FLUSHALL" || c == "FLUSHDB") {
     store_.flush();

@@ -89,6 +89,34 @@ TEST(FuzzFindingsTest, RespLengthLineVerdictDoesNotDependOnReadBoundaries) {
   }
 }
 
+// resp_fuzz, once UBSan was made fatal in the fuzz build: PEXPIRE with a huge time computed now + t as a
+// signed overflow (undefined behaviour; in practice a wrapped, past expiry that deleted the key). SET EX
+// had the same sum and t * 1000. Redis answers "invalid expire time" for times that do not fit.
+TEST(FuzzFindingsTest, RespExpireTimesThatOverflowAreRefusedNotWrapped) {
+  auto cmd = [](std::initializer_list<std::string> args) {
+    std::string s = "*" + std::to_string(args.size()) + "\r\n";
+    for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+    return s;
+  };
+  const std::string max = "9223372036854775807";
+  Store store;
+  RespSession s(store);
+  fuzz::DriveResult r = fuzz::drive(s,
+      cmd({"SET", "k", "v"}) + cmd({"PEXPIRE", "k", max}) + cmd({"EXPIRE", "k", "9223372036854775"}) +
+      cmd({"SET", "k", "w", "PX", max}) + cmd({"SET", "k", "w", "EX", max}) +
+      cmd({"SET", "k", "w", "EX", "9223372036854775"}) + cmd({"PTTL", "k"}) + cmd({"GET", "k"}),
+      0, true);
+  EXPECT_EQ(r.out,
+            "+OK\r\n"
+            "-ERR invalid expire time in 'pexpire' command\r\n"
+            "-ERR invalid expire time in 'expire' command\r\n"
+            "-ERR invalid expire time in 'set' command\r\n"
+            "-ERR invalid expire time in 'set' command\r\n"
+            "-ERR invalid expire time in 'set' command\r\n"
+            ":-1\r\n"
+            "$1\r\nv\r\n");
+}
+
 // control_api_fuzz (a leak report under LeakSanitizer): two fiu faults on the same point. The first
 // to end disabled the point while the second was still active, and enabling an enabled point again
 // leaked libfiu's copy of its name. The point must fail while any fault on it is active, with the
