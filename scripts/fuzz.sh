@@ -54,6 +54,9 @@ max_len_of() {
   esac
 }
 
+# Leaks are findings; UB stops the run (the build does not recover from it either).
+SANITIZER_ENV=(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
 failed=()
 run_target() {  # run_target <name>
   local name=$1 corpus="build-fuzz/corpus-$1" artifacts="build-fuzz/artifacts/$1/" regressions="tests/fuzz/regressions/$1"
@@ -67,7 +70,7 @@ run_target() {  # run_target <name>
   [ -f "$dict" ] && opts+=(-dict="$dict")
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
     echo "== replay $regressions"
-    if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" "${opts[@]}" "$regressions"/* >"build-fuzz/$name-regressions.log" 2>&1; then
+    if ! env "${SANITIZER_ENV[@]}" "$bin" "${opts[@]}" "$regressions"/* >"build-fuzz/$name-regressions.log" 2>&1; then
       tail -40 "build-fuzz/$name-regressions.log"
       failed+=("$name (regression replay)")
       return
@@ -77,7 +80,7 @@ run_target() {  # run_target <name>
   [ "$RUNS" != -1 ] && opts+=(-runs="$RUNS")
   echo "== fuzz $name (${opts[*]})"
   local log="build-fuzz/$name.log" rc=0
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" "${opts[@]}" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
+  env "${SANITIZER_ENV[@]}" "$bin" "${opts[@]}" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
   grep -aE "^(#[0-9]+.*(DONE|pulse)|stat::|Done)" "$log" | tail -6 || true
   # UBSan is built not to recover; this catches a report from code built without that flag.
   if [ "$rc" = 0 ] && grep -aq "runtime error:" "$log"; then
