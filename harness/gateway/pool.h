@@ -10,12 +10,15 @@
 //   - only reset() (the heal action: reconnect / reset pool / restart client) clears broken slots.
 // Which failures break a connection is the client's decision: a request calls Lease::mark_broken, and
 // the pool's BreakPolicy decides for failed health-check probes.
-// Slots that never connected (EMPTY) are opened lazily by requests only while nothing is broken.
+// Slots that never connected (EMPTY) are opened lazily by requests only while nothing is broken, and
+// in a warmed pool (warm()) only while it has no live connection: a warmed pool grows in its health
+// checks (top-up), and a request waits for one of its connections instead of opening one.
 //
 //   acquire() --> idle READY slot --------------------------> Lease (use, then release / mark_broken)
-//            \--> no READY, nothing broken: EMPTY slot ------> connect -> Lease | slot BROKEN + error
+//            \--> no READY, nothing broken, not warmed or
+//                 nothing live: EMPTY slot -----------------> connect -> Lease | slot BROKEN + error
 //            \--> a BROKEN slot idle ------------------------> NETWORK error (fail fast)
-//            \--> all busy --------------------------------> wait until the deadline -> TIMEOUT
+//            \--> otherwise (all busy) ----------------------> wait until the deadline -> TIMEOUT
 #pragma once
 
 #include <algorithm>
@@ -44,6 +47,7 @@ struct PoolStats {
   uint64_t connect_failures = 0;
   uint64_t resets = 0;
   uint64_t dropped = 0;  // connections closed after a failed probe (ProbeFailure::kDrop)
+  size_t waiting = 0;    // acquire() calls waiting for a connection to come back
   std::string last_error;  // why the most recent slot broke
 };
 
@@ -116,13 +120,19 @@ class ConnectionPool {
     for (;;) {
       for (size_t i = 0; i < slots_.size(); ++i) {
         if (!slots_[i].busy && slots_[i].state == State::kReady) {
-          slots_[i].busy = true;
+          take_locked(i);
           return Lease(this, i, generation_);
         }
       }
       if (broken_count_locked() == 0) {
-        for (size_t i = 0; i < slots_.size(); ++i) {
-          if (!slots_[i].busy && slots_[i].state == State::kEmpty) return connect_slot(lock, i, deadline);
+        // Why a warmed pool makes requests wait: against a server that forks per connection
+        // (PostgreSQL) on a loaded machine a connect can outlast a request's whole budget, while a
+        // busy connection comes back within milliseconds. A request that connects itself pays for
+        // the fork, falls back, and leaves a broken slot that calls for a heal, which drops the pool.
+        if (warm_target_ == 0 || live_count_locked() == 0) {
+          for (size_t i = 0; i < slots_.size(); ++i) {
+            if (!slots_[i].busy && slots_[i].state == State::kEmpty) return connect_slot(lock, i, deadline);
+          }
         }
       } else {
         for (const auto& s : slots_) {
@@ -135,11 +145,13 @@ class ConnectionPool {
       }
       if (deadline.expired()) return resilience::Error::timeout("read timeout: no free " + name_ + " connection");
       auto remaining = deadline.remaining();
+      ++waiting_;
       if (deadline.is_infinite()) {
         cv_.wait(lock);
       } else {
         cv_.wait_for(lock, remaining);
       }
+      --waiting_;
     }
   }
 
@@ -165,7 +177,7 @@ class ConnectionPool {
       for (size_t k = 0; k < n && leases.size() < max_probes; ++k) {
         const size_t i = (probe_cursor_ + k) % n;
         if (!slots_[i].busy && slots_[i].state == State::kReady) {
-          slots_[i].busy = true;
+          take_locked(i);
           leases.emplace_back(this, i, generation_);
         }
       }
@@ -283,6 +295,7 @@ class ConnectionPool {
     st.connect_failures = connect_failures_;
     st.dropped = dropped_;
     st.resets = resets_;
+    st.waiting = waiting_;
     st.last_error = last_error_;
     return st;
   }
@@ -303,7 +316,7 @@ class ConnectionPool {
       if (ready >= n || !empty || broken_count_locked() > 0 || deadline.expired()) return ready;
       const size_t i = *empty;
       const uint64_t gen = generation_;
-      slots_[i].busy = true;
+      take_locked(i);
       lock.unlock();
       auto c = factory_(deadline);
       lock.lock();
@@ -333,9 +346,25 @@ class ConnectionPool {
   struct Slot {
     State state = State::kEmpty;
     bool busy = false;
+    uint64_t generation = 0;  // generation_ when the slot last became busy
     std::unique_ptr<Conn> conn;
     std::string error;
   };
+
+  // Connections of the current generation that are open or being opened (a request that waits gets
+  // one of them); a connection leased before the last reset is not, it is dropped when it returns.
+  size_t live_count_locked() const {
+    size_t n = 0;
+    for (const auto& s : slots_) {
+      n += (s.busy ? s.generation == generation_ : s.state == State::kReady) ? 1 : 0;
+    }
+    return n;
+  }
+
+  void take_locked(size_t i) {
+    slots_[i].busy = true;
+    slots_[i].generation = generation_;
+  }
 
   size_t broken_count_locked() const {
     size_t n = 0;
@@ -345,7 +374,7 @@ class ConnectionPool {
 
   resilience::Result<Lease> connect_slot(std::unique_lock<std::mutex>& lock, size_t i,
                                          const resilience::Deadline& deadline) {
-    slots_[i].busy = true;
+    take_locked(i);
     uint64_t gen = generation_;
     lock.unlock();
     auto c = factory_(deadline);
@@ -402,6 +431,7 @@ class ConnectionPool {
   std::condition_variable cv_;
   std::vector<Slot> slots_;
   uint64_t generation_ = 0;
+  size_t waiting_ = 0;
   uint64_t connects_ = 0;
   uint64_t connect_failures_ = 0;
   uint64_t dropped_ = 0;

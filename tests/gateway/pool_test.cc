@@ -2,6 +2,8 @@
 // open nothing new) until reset(), which is what makes auto-heal observable.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "gateway/pool.h"
@@ -250,6 +252,64 @@ TEST(ConnectionPool, HealthyChecksTopAShortWarmedPoolUpOneConnectionAtATime) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value(), "1 connection(s) answered, 1 open");
   EXPECT_EQ(cold.pool.stats().connects, 1u);
+}
+
+TEST(ConnectionPool, AWarmedPoolsRequestWaitsForALiveConnectionInsteadOfOpeningOne) {
+  FivePool f;
+  ASSERT_EQ(f.pool.warm(1, f.soon()), 1u);
+  auto held = f.pool.acquire(f.soon());
+  ASSERT_TRUE(held.ok());
+  // Four slots are empty, yet a request with no time left gets no connect of its own.
+  auto none = f.pool.acquire(Deadline::after(f.clock, std::chrono::milliseconds(0)));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().category, resilience::ErrorCategory::kTimeout);
+  EXPECT_EQ(f.pool.stats().connects, 1u);
+
+  // A request with time left waits and gets the connection the first one gives back. The manual
+  // clock never runs out, so only the release can end its wait.
+  int got = 0;
+  std::thread waiter([&] {
+    auto l = f.pool.acquire(f.soon());
+    if (l.ok()) got = l.value()->id;
+  });
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (f.pool.stats().waiting == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(f.pool.stats().waiting, 1u) << "the second request is waiting, not connecting";
+  held.value().release();
+  waiter.join();
+  EXPECT_EQ(got, 1) << "the same connection, handed over";
+  EXPECT_EQ(f.pool.stats().connects, 1u);
+  EXPECT_EQ(f.pool.stats().waiting, 0u);
+}
+
+TEST(ConnectionPool, AWarmedPoolWithNoLiveConnectionOpensOneOnDemand) {
+  FivePool f;
+  auto probe = [](Conn&, const Deadline&) -> Result<Unit> { return Error::timeout("slow"); };
+  ConnectionPool<Conn> pool{"db", 5, [&](const Deadline&) -> Result<std::unique_ptr<Conn>> {
+                              return std::make_unique<Conn>(Conn{f.next_id++});
+                            }, nullptr, ProbeFailure::kDrop};
+  ASSERT_EQ(pool.warm(1, f.soon()), 1u);
+  ASSERT_FALSE(pool.check(probe, f.soon()).ok());  // drops the only connection
+  ASSERT_EQ(pool.stats().ready + pool.stats().busy, 0u);
+  auto l = pool.acquire(Deadline::after(f.clock, std::chrono::milliseconds(0)));
+  ASSERT_TRUE(l.ok()) << "nothing to wait for: the request connects";
+  EXPECT_EQ(l.value()->id, 2);
+}
+
+TEST(ConnectionPool, AConnectionLeasedBeforeAResetIsNothingAWarmedPoolsHealWaitsFor) {
+  FivePool f;
+  auto probe = [](Conn&, const Deadline&) -> Result<Unit> { return Unit{}; };
+  ASSERT_EQ(f.pool.warm(1, f.soon()), 1u);
+  auto stale = f.pool.acquire(f.soon());  // a request hanging on the damaged connection
+  ASSERT_TRUE(stale.ok());
+  // The heal must not wait for it: the connection is condemned, so the heal connects at once (with
+  // no time to wait at all it would fail).
+  auto r = f.pool.reset(probe, Deadline::after(f.clock, std::chrono::milliseconds(0)));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(f.pool.stats().connects, 2u);
+  stale.value().release();
+  EXPECT_EQ(f.pool.stats().ready, 1u) << "the stale one is closed when it comes back";
 }
 
 TEST(ConnectionPool, WarmLeavesABrokenPoolToTheHeal) {
