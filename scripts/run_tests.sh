@@ -5,7 +5,8 @@
 #                                    ./run_scenarios.sh) + a bounded benchmark smoke (incl. the
 #                                    mock-cache vs redis-server ratio, mocks/bench/run_benchmarks.sh)
 #                                 2. ThreadSanitizer build of the concurrent parts (resilience library,
-#                                    runner I/O) + their tests
+#                                    runner I/O, the gateway and its connection pools; the mocks, which
+#                                    the gateway's integration tests start) + their tests
 #                                 3. AddressSanitizer + UndefinedBehaviorSanitizer build of everything
 #                                    but the benchmarks + every test but the real-time scenario suite
 #                                 4. libFuzzer smoke: scripts/fuzz.sh 60 (clang, its own ASan + UBSan
@@ -106,7 +107,7 @@ sanitized_ctest() {
 
 step "ThreadSanitizer build (concurrent parts)"
 configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAOS_SANITIZE=thread -DCHAOS_BUILD_BENCHMARKS=OFF \
-  "-DCHAOS_ONLY_AREAS=harness/common;harness/resilience;harness/runner;tests/common;tests/resilience;tests/runner"
+  "-DCHAOS_ONLY_AREAS=harness/common;harness/resilience;harness/runner;harness/gateway;mocks;tests/common;tests/resilience;tests/runner;tests/gateway"
 cmake --build build-tsan -j "$JOBS"
 step "ThreadSanitizer tests"
 sanitized_ctest build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 -- --timeout 300
