@@ -106,6 +106,7 @@ class PostgresDb final : public DbClient {
   Result<std::unique_ptr<PgConn>> connect(const Deadline& d) {
     auto budget = op_budget(d, s_.connect_timeout);
     if (budget.count() <= 0) return Error::timeout("connect timeout: no time left in the deadline");
+    const std::string endpoint = s_.host + ":" + std::to_string(s_.port);
     // sslmode/gssencmode off: loopback, and the mock speaks plain protocol v3 only.
     std::string conninfo = "host=" + s_.host + " port=" + std::to_string(s_.port) +
                            " sslmode=disable gssencmode=disable application_name=chaos-gateway";
@@ -118,13 +119,11 @@ class PostgresDb final : public DbClient {
     for (;;) {
       if (st == PGRES_POLLING_OK) break;
       if (st == PGRES_POLLING_FAILED)
-        return Error::network("db connect to " + s_.host + ":" + std::to_string(s_.port) +
-                                  " failed: " + trim(PQerrorMessage(raw)), false);
+        return Error::network("db connect to " + endpoint + " failed: " + trim(PQerrorMessage(raw)), false);
       short ev = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
       int w = wait_socket(PQsocket(raw), ev, cd, budget);
       if (w == 0)
-        return Error::timeout("connect timeout after " + std::to_string(budget.count()) + " ms (db " + s_.host +
-                              ":" + std::to_string(s_.port) + ")");
+        return Error::timeout("connect timeout after " + std::to_string(budget.count()) + " ms (db " + endpoint + ")");
       if (w < 0) return Error::network("db connect: poll failed", false);
       st = PQconnectPoll(raw);
     }
@@ -140,7 +139,7 @@ class PostgresDb final : public DbClient {
     bool broken = false;
     auto first = run(*conn, kFirstStatement, cd, budget, &broken);
     if (!first.ok() && broken) {
-      const std::string where = " (db " + s_.host + ":" + std::to_string(s_.port) + ", first statement on a new connection)";
+      const std::string where = " (db " + endpoint + ", first statement on a new connection)";
       if (first.error().category == resilience::ErrorCategory::kTimeout)
         return Error::timeout("connect timeout after " + std::to_string(budget.count()) + " ms" + where);
       return Error::network("db connect failed: " + first.error().message + where, false);
