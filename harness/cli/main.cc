@@ -9,6 +9,7 @@
 #include "report/report.h"
 #include "runner/process.h"
 #include "runner/runner.h"
+#include "runner/cpu_group.h"
 #include "runner/watchdog.h"
 #include "scenario/parser.h"
 
@@ -56,6 +57,9 @@ options:
   --format LIST      json,html,junit (default: all three)
   --bin-dir DIR      where mock-*, fault-proxy and gateway live (default: this program's folder)
   --quiet            only the final summary
+  --no-cpu-group     stay in the current cpu cgroup (by default, where autogroup scheduling would make
+                     every process that starts a session, e.g. each PostgreSQL backend, a scheduling
+                     group of its own, the run moves into a cpu cgroup of its own; see README.md, "Breaking the real thing")
   -h, --help         this text
 
 exit codes: 0 all passed, 1 a scenario failed, was flaky or timed out (the report says TIMEOUT),
@@ -75,6 +79,7 @@ struct Options {
   chaos::report::Formats formats = chaos::report::Formats::all();
   std::string bin_dir;
   bool quiet = false;
+  bool cpu_group = true;
 };
 
 int usage_error(const std::string& msg) {
@@ -113,6 +118,8 @@ std::optional<int> parse_options(int argc, char** argv, Options* o) {
       return kExitPassed;
     } else if (a == "--quiet" || a == "-q") {
       o->quiet = true;
+    } else if (a == "--no-cpu-group") {
+      o->cpu_group = false;
     } else if (a == "--filter") {
       auto v = value("--filter");
       if (!v) return usage_error("--filter needs a value");
@@ -342,6 +349,22 @@ int main(int argc, char** argv) {
   chaos::runner::start_watchdog();
   start_signal_thread();
   chaos::runner::become_subreaper();
+  // Before the first child: every process started from here on inherits the group.
+  chaos::runner::CpuGroup cpu_group;
+  std::string cpu_group_note = "--no-cpu-group";
+  if (o.cpu_group) {
+    auto plan = chaos::runner::plan_cpu_group(chaos::runner::read_cpu_group_facts());
+    if (cpu_group.join(plan, &cpu_group_note)) {
+      cpu_group_note = "processes that start a session of their own (PostgreSQL's backends) are scheduled with "
+                       "the rest of the run, not as separate autogroups";
+      if (!o.quiet) std::cerr << "chaos-harness: running in the cpu cgroup " << cpu_group.dir() << "\n";
+    } else if (plan.join) {
+      // Not fatal: the run is still valid, only more exposed to the machine's other load.
+      cpu_group_note = "cannot run in a cpu cgroup of its own (" + cpu_group_note +
+                       "); processes that start a session of their own are scheduled as separate autogroups";
+      std::cerr << "chaos-harness: note: " << cpu_group_note << "\n";
+    }
+  }
   std::error_code ec;
   fs::create_directories(o.report_dir, ec);
   if (ec) {
@@ -365,6 +388,8 @@ int main(int argc, char** argv) {
     for (int r = 0; r < o.repeat; ++r) jobs.push_back({s, r});
 
   chaos::expect::RunSummary summary;
+  if (cpu_group.joined()) summary.cpu_group = cpu_group.dir();
+  summary.cpu_group_note = cpu_group_note;
   auto wall0 = std::chrono::system_clock::now();
   auto t0 = std::chrono::steady_clock::now();
   summary.started_unix_ms = std::chrono::duration<double, std::milli>(wall0.time_since_epoch()).count();
@@ -468,5 +493,7 @@ int main(int argc, char** argv) {
             << (summary.scenarios.size() - static_cast<size_t>(counts[Verdict::kPassed])) << " failed\n";
   std::cout.flush();
   chaos::runner::stop_watchdog();
+  std::string left_why;
+  if (!cpu_group.leave(&left_why)) std::cerr << "chaos-harness: note: " << left_why << "\n";
   return exit_code;
 }

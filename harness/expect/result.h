@@ -85,6 +85,9 @@ struct RunSummary {
   double duration_ms = 0;
   bool interrupted = false;
   std::string harness_version = "0.1.0";
+  // The cpu cgroup every process of the run shared (harness/runner/cpu_group.h); none: why not.
+  std::optional<std::string> cpu_group;
+  std::string cpu_group_note;
 };
 
 }  // namespace chaos::expect

@@ -319,7 +319,9 @@ std::string render_html(const RunSummary& run, const HtmlOptions& options) {
   o += "<header><h1>chaos-harness report</h1><p class=\"meta\">";
   std::string started = iso8601_utc(run.started_unix_ms);
   if (!started.empty()) o += "started <b>" + started + "</b> · ";
-  o += "took <b>" + esc(human_duration(run.duration_ms)) + "</b> · harness " + esc(run.harness_version) + "</p>";
+  o += "took <b>" + esc(human_duration(run.duration_ms)) + "</b> · harness " + esc(run.harness_version);
+  if (run.cpu_group) o += " · cpu cgroup " + esc(*run.cpu_group);
+  o += "</p>";
   if (run.interrupted) {
     o += "<div class=\"banner interrupted\">The run was interrupted: this report is partial.</div>";
   }

@@ -179,6 +179,8 @@ json to_json(const RunSummary& run, const JsonOptions& options) {
               {"started", iso8601_utc(run.started_unix_ms)},
               {"duration_ms", num(run.duration_ms)},
               {"interrupted", run.interrupted},
+              {"cpu_group", json{{"path", run.cpu_group ? json(*run.cpu_group) : json(nullptr)},
+                                 {"note", run.cpu_group_note}}},
               {"summary", std::move(counts)},
               {"scenarios", std::move(scenarios)}};
 }

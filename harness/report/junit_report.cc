@@ -80,6 +80,7 @@ std::string render_junit(const expect::RunSummary& run) {
   if (!ts.empty()) o += " timestamp=\"" + ts.substr(0, 19) + "\"";  // JUnit wants no zone suffix
   o += ">\n    <properties>\n      <property name=\"harness_version\" value=\"" + attr(run.harness_version) +
        "\"/>\n      <property name=\"interrupted\" value=\"" + (run.interrupted ? "true" : "false") +
+       "\"/>\n      <property name=\"cpu_group\" value=\"" + attr(run.cpu_group.value_or("")) +
        "\"/>\n    </properties>\n";
   for (const auto& s : run.scenarios) {
     o += "    <testcase name=\"" + attr(testcase_name(s)) + "\" classname=\"" + attr(junit_classname(s)) +

@@ -260,6 +260,8 @@ expect::RunSummary fixture_run() {
   expect::RunSummary run;
   run.started_unix_ms = 1714566896789;
   run.duration_ms = 19850;
+  run.cpu_group = "/sys/fs/cgroup/cpu/chaos-harness-4242";
+  run.cpu_group_note = "scheduled with the rest of the run";
   run.scenarios = {passing_scenario(), failing_scenario(), errored_scenario(), nasty_scenario()};
   return run;
 }

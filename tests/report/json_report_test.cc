@@ -34,6 +34,16 @@ TEST(JsonReport, IsSchemaVersionedAndCountsVerdicts) {
   EXPECT_EQ(j["started"], "2024-05-01T12:34:56.789Z");
 }
 
+TEST(JsonReport, SaysWhichCpuGroupTheRunSharedOrWhyNone) {
+  json j = report();
+  EXPECT_EQ(j["cpu_group"]["path"], "/sys/fs/cgroup/cpu/chaos-harness-4242");
+  expect::RunSummary none;
+  none.cpu_group_note = "autogroup scheduling is off (kernel.sched_autogroup_enabled=0)";
+  json n = json::parse(render_json(none));
+  EXPECT_TRUE(n["cpu_group"]["path"].is_null());
+  EXPECT_EQ(n["cpu_group"]["note"], none.cpu_group_note);
+}
+
 TEST(JsonReport, CarriesEachExpectationWithItsEvidenceEvents) {
   json s = report()["scenarios"][1];
   EXPECT_EQ(s["verdict"], "failed");
