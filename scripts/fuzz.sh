@@ -8,6 +8,9 @@
 #     TARGET   any of: scenario_fuzz resp_fuzz pg_fuzz rpc_http_fuzz control_api_fuzz (default: all)
 #   scripts/fuzz.sh 60                            CI smoke: all targets, 60 s in all (+ build time)
 #   scripts/fuzz.sh 0 10000000 scenario_fuzz      10 million executions of the scenario parser
+#   FUZZ_WORKERS=2 scripts/fuzz.sh 0 10000000 scenario_fuzz
+#                                                 the same 10 million, split over two processes that share
+#                                                 one corpus (one per core); logs build-fuzz/<target>.w<i>.log
 # Seeds: scenarios/ for scenario_fuzz, tests/fuzz/seeds/<target>/ for the others; every file in
 # tests/fuzz/regressions/<target>/ (inputs that once failed) is replayed first. The corpus grows in
 # build-fuzz/corpus-<target>/, failing inputs land in build-fuzz/artifacts/<target>/.
@@ -16,6 +19,8 @@ cd "$(dirname "$0")/.."
 TOTAL_SECONDS=${1:-60}
 RUNS=${2:--1}
 shift $(($# < 2 ? $# : 2))
+WORKERS=${FUZZ_WORKERS:-1}
+[[ "$WORKERS" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: FUZZ_WORKERS must be a positive number, got '$WORKERS'" >&2; exit 2; }
 ALL_TARGETS=(scenario_fuzz resp_fuzz pg_fuzz rpc_http_fuzz control_api_fuzz)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
@@ -77,10 +82,36 @@ run_target() {  # run_target <name>
     fi
   fi
   [ "$PER_TARGET" != 0 ] && opts+=(-max_total_time="$PER_TARGET")
-  [ "$RUNS" != -1 ] && opts+=(-runs="$RUNS")
-  echo "== fuzz $name (${opts[*]})"
-  local log="build-fuzz/$name.log" rc=0
-  env "${SANITIZER_ENV[@]}" "$bin" "${opts[@]}" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
+  if [ "$WORKERS" = 1 ]; then
+    [ "$RUNS" != -1 ] && opts+=(-runs="$RUNS")
+    fuzz_one "$name" "build-fuzz/$name.log" "${opts[@]}" || failed+=("$name (log build-fuzz/$name.log)")
+    return
+  fi
+  # Several processes on one corpus: libFuzzer reloads the corpus folder, so each sees what the others
+  # found; the executions are split so that together they run RUNS.
+  [ "$RUNS" != -1 ] && opts+=(-runs="$(((RUNS + WORKERS - 1) / WORKERS))")
+  local pids=() logs=() i
+  for ((i = 1; i <= WORKERS; i++)); do
+    logs+=("build-fuzz/$name.w$i.log")
+    fuzz_one "$name" "build-fuzz/$name.w$i.log" "${opts[@]}" &
+    pids+=($!)
+  done
+  local worker_failed=0
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || worker_failed=1; done
+  local total
+  total=$(grep -ahE "^stat::number_of_executed_units" "${logs[@]}" | awk '{s += $2} END {print s + 0}')
+  echo "== $name: $total executions in $WORKERS workers"
+  [ "$worker_failed" = 0 ] || failed+=("$name (a worker failed, logs ${logs[*]})")
+}
+
+# fuzz_one <name> <log> <libFuzzer options...>: one fuzzing process; returns non-zero on a finding.
+# It reports by its exit status, not by failed+=, since with workers it runs in a background subshell.
+fuzz_one() {
+  local name=$1 log=$2
+  shift 2
+  local bin="build-fuzz/bin/$name" corpus="build-fuzz/corpus-$name" rc=0
+  echo "== fuzz $name ($*) > $log"
+  env "${SANITIZER_ENV[@]}" "$bin" "$@" "$corpus" "$(seeds_of "$name")" >"$log" 2>&1 || rc=$?
   grep -aE "^(#[0-9]+.*(DONE|pulse)|stat::|Done)" "$log" | tail -6 || true
   # UBSan is built not to recover; this catches a report from code built without that flag.
   if [ "$rc" = 0 ] && grep -aq "runtime error:" "$log"; then
@@ -90,7 +121,8 @@ run_target() {  # run_target <name>
   if [ "$rc" != 0 ]; then
     # libFuzzer exits non-zero on any crash, leak, timeout, OOM or sanitizer report.
     grep -aE -B2 -A12 "contract broken|==[0-9]+==ERROR|runtime error:|^SUMMARY|Test unit written" "$log" | head -60 || tail -40 "$log"
-    failed+=("$name (exit $rc, log $log)")
+    echo "fuzz.sh: finding in $name (exit $rc, log $log)" >&2
+    return 1
   fi
 }
 
